@@ -1,0 +1,4 @@
+/**
+ * JMH benchmarks, run by {@code scripts/bench-*.sh}; never part of the test suite.
+ */
+package dev.slimq.bench;

@@ -1,0 +1,85 @@
+package dev.slimq.cli;
+
+import dev.slimq.core.progress.ProgressEvent;
+import dev.slimq.core.progress.ProgressListener;
+import java.io.PrintWriter;
+import java.util.Locale;
+
+/**
+ * Renders progress on stderr: a redrawn bar on a terminal (at most ten redraws a second), a plain
+ * line every few seconds otherwise (CI logs stay readable), nothing when quiet.
+ */
+final class ProgressRenderer implements ProgressListener {
+
+    /** How progress is shown. */
+    enum Mode {
+        BAR, LINES, NONE;
+
+        static Mode detect() {
+            java.io.Console c = System.console();
+            return c != null && c.isTerminal() ? BAR : LINES;
+        }
+    }
+
+    private static final long BAR_INTERVAL_NANOS = 100_000_000L;
+    private static final long LINE_INTERVAL_NANOS = 5_000_000_000L;
+
+    private final PrintWriter err;
+    private final Mode mode;
+    private long lastNanos = System.nanoTime();
+    private boolean barShown;
+
+    ProgressRenderer(PrintWriter err, Mode mode) {
+        this.err = err;
+        this.mode = mode;
+    }
+
+    static ProgressListener of(PrintWriter err, Mode mode, boolean quiet) {
+        return quiet || mode == Mode.NONE ? ProgressListener.NONE : new ProgressRenderer(err, mode);
+    }
+
+    @Override
+    public synchronized void onProgress(ProgressEvent e) {
+        long now = System.nanoTime();
+        boolean done = e.finished() && e.total() > 0;
+        long interval = mode == Mode.BAR ? BAR_INTERVAL_NANOS : LINE_INTERVAL_NANOS;
+        if (!done && now - lastNanos < interval) {
+            return;
+        }
+        if (done && mode == Mode.LINES && e.done() == 0) {
+            return;
+        }
+        lastNanos = now;
+        double frac = e.total() <= 0 ? 1 : Math.min(1, (double) e.done() / e.total());
+        String amount = format(e.done(), e.unit()) + " / " + format(e.total(), e.unit());
+        if (mode == Mode.BAR) {
+            int width = 30;
+            int filled = (int) Math.round(frac * width);
+            err.print(String.format(Locale.ROOT, "\r%-8s [%s%s] %5.1f%% %s", e.task(), "#".repeat(filled), " ".repeat(width - filled), frac * 100, amount));
+            barShown = true;
+            if (done) {
+                err.print("\r\033[K");
+                barShown = false;
+            }
+        } else if (!done) {
+            err.println(String.format(Locale.ROOT, "slimq: %s %.1f%% (%s)", e.task(), frac * 100, amount));
+        }
+        err.flush();
+    }
+
+    /** Clears a bar left on screen (call before printing results). */
+    synchronized void finish() {
+        if (barShown) {
+            err.print("\r\033[K");
+            err.flush();
+            barShown = false;
+        }
+    }
+
+    static String format(long v, String unit) {
+        if (!"bytes".equals(unit)) {
+            return v + " " + unit;
+        }
+        return Units.bytes(v);
+    }
+}

@@ -1,0 +1,196 @@
+package dev.slimq.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.slimq.testdata.SynthCheckpoint;
+import dev.slimq.testdata.SynthSpec;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI end to end through picocli's {@code execute}: exit codes, stdout/stderr split, messages. */
+class CliTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path shared;
+
+    static Path llama;
+    static Path bert;
+
+    @TempDir
+    Path tmp;
+
+    record Run(int code, String out, String err) {
+        JsonNode json() throws IOException {
+            return JSON.readTree(out);
+        }
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true), ProgressRenderer.Mode.NONE).execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @BeforeAll
+    static void checkpoints() {
+        llama = shared.resolve("tiny-llama");
+        bert = shared.resolve("tiny-bert");
+        SynthCheckpoint.write(SynthSpec.tinyLlama(), llama);
+        SynthCheckpoint.write(SynthSpec.tinyBert(), bert);
+    }
+
+    @Test
+    void versionAndHelp() {
+        Run v = run("--version");
+        assertEquals(0, v.code());
+        assertTrue(v.out().startsWith("slimq "), v.out());
+        Run h = run("--help");
+        assertEquals(0, h.code());
+        assertTrue(h.out().contains("inspect") && h.out().contains("synth"), h.out());
+        assertTrue(h.out().contains("Exit codes"), h.out());
+        Run none = run();
+        assertEquals(0, none.code());
+        assertTrue(none.out().contains("Usage: slimq"), none.out());
+    }
+
+    @Test
+    void inspectJsonHasTheDocumentedTopLevel() throws IOException {
+        Run r = run("inspect", llama.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = r.json();
+        assertEquals("llama", j.get("architecture").asText());
+        assertEquals("llama", j.get("model_type").asText());
+        // tiny llama: hidden 64, 2 layers, 4 heads x 16, 2 kv heads, intermediate 192, vocab 512, untied.
+        long perLayer = 64L * 64 + 2 * (32L * 64) + 64L * 64 + 3 * (192L * 64) + 2 * 64;
+        long expected = 512L * 64 * 2 + 2 * perLayer + 64;
+        assertEquals(expected, j.get("parameters").asLong());
+        assertEquals(3 + 2 * 9, j.get("tensor_count").asInt());
+        assertEquals(expected * 2, j.get("tensor_bytes").asLong());
+        assertEquals(2, j.get("layers").asInt());
+        assertEquals(2, j.get("model").get("num_key_value_heads").asInt());
+        assertEquals(expected, j.get("dtypes").get("BF16").get("parameters").asLong());
+        assertEquals(14, j.get("roles").get("linear").get("tensors").asInt());
+        assertFalse(j.has("tensors"), "per-tensor rows only on request");
+        assertTrue(r.err().isEmpty(), r.err());
+    }
+
+    @Test
+    void inspectTextAndTensorTable() {
+        Run r = run("inspect", bert.toString(), "--tensors");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("architecture  bert"), r.out());
+        assertTrue(r.out().contains("encoder.layer.1.attention.self.query.weight"), r.out());
+        assertTrue(r.out().contains("bert_query"), r.out());
+    }
+
+    @Test
+    void statsAreIdenticalForAnyThreadCount() throws IOException {
+        Run one = run("inspect", llama.toString(), "--stats", "--json", "--threads", "1");
+        Run two = run("inspect", llama.toString(), "--stats", "--json", "--threads", "2");
+        assertEquals(0, one.code(), one.err());
+        assertEquals(one.out(), two.out());
+        JsonNode row = one.json().get("tensors").get(0);
+        assertTrue(row.get("stats").has("beyond3_sigma"), row.toString());
+        assertTrue(row.get("stats").get("std").asDouble() > 0);
+    }
+
+    @Test
+    void statsOfASingleFile() throws IOException {
+        Run r = run("inspect", llama.resolve("model.safetensors").toString(), "--stats", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = r.json();
+        // Without config.json the layout falls back to name/shape rules.
+        assertEquals("unknown", j.get("architecture").asText());
+        for (JsonNode t : j.get("tensors")) {
+            JsonNode s = t.get("stats");
+            assertEquals(0, s.get("nan_count").asLong(), t.get("name").asText());
+            assertTrue(s.get("min").asDouble() <= s.get("mean").asDouble() && s.get("mean").asDouble() <= s.get("max").asDouble());
+        }
+    }
+
+    @Test
+    void missingPathIsAnIoError() {
+        Run r = run("inspect", tmp.resolve("nope").toString());
+        assertEquals(ExitCode.IO.code(), r.code());
+        assertOneLineError(r);
+    }
+
+    @Test
+    void malformedFileIsBadInput() throws IOException {
+        Path bad = tmp.resolve("bad.safetensors");
+        Files.write(bad, new byte[] {1, 2, 3});
+        Run r = run("inspect", bad.toString());
+        assertEquals(ExitCode.BAD_INPUT.code(), r.code());
+        assertOneLineError(r);
+        assertTrue(r.err().contains("bad.safetensors"), r.err());
+        assertTrue(r.out().isEmpty());
+    }
+
+    @Test
+    void hostileFilesAllExitThree() throws IOException {
+        Path dir = Path.of("../testdata/hostile");
+        assertTrue(Files.isDirectory(dir), "testdata/hostile must exist");
+        try (var s = Files.list(dir)) {
+            for (Path p : s.filter(f -> f.toString().endsWith(".safetensors")).sorted().toList()) {
+                Run r = run("inspect", p.toString(), "--stats");
+                assertEquals(ExitCode.BAD_INPUT.code(), r.code(), p + ": " + r.err());
+                assertOneLineError(r);
+            }
+        }
+    }
+
+    @Test
+    void stacktraceOnlyWhenAsked() throws IOException {
+        Path bad = tmp.resolve("bad.safetensors");
+        Files.write(bad, new byte[] {1, 2, 3});
+        Run r = run("inspect", bad.toString(), "--stacktrace");
+        assertEquals(ExitCode.BAD_INPUT.code(), r.code());
+        assertTrue(r.err().contains("\tat "), r.err());
+    }
+
+    @Test
+    void usageErrorsExitTwo() {
+        Run unknown = run("inspect", llama.toString(), "--no-such-option");
+        assertEquals(ExitCode.USAGE.code(), unknown.code());
+        assertTrue(unknown.err().contains("--no-such-option"), unknown.err());
+        assertEquals(ExitCode.USAGE.code(), run("inspect").code());
+        assertEquals(ExitCode.USAGE.code(), run("inspect", llama.toString(), "--threads", "0").code());
+        assertEquals(ExitCode.USAGE.code(), run("no-such-command").code());
+    }
+
+    @Test
+    void synthWritesAnInspectableCheckpointAndRefusesToOverwrite() throws IOException {
+        Path out = tmp.resolve("gen");
+        Run r = run("synth", out.toString(), "--arch", "llama", "--size", "tiny", "--json", "--max-shard-size", "100kB");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.exists(out.resolve("model.safetensors.index.json")));
+        assertTrue(r.json().get("files").toString().contains("tokenizer.json"));
+        Run again = run("synth", out.toString());
+        assertEquals(ExitCode.USAGE.code(), again.code());
+        assertTrue(again.err().contains("--force") || again.err().contains("force"), again.err());
+        assertEquals(0, run("synth", out.toString(), "--force").code());
+        Run i = run("inspect", out.toString(), "--json");
+        assertEquals(0, i.code(), i.err());
+        assertEquals(1, i.json().get("shards").asInt());
+        assertEquals(ExitCode.USAGE.code(), run("synth", tmp.resolve("b").toString(), "--size", "huge").code());
+        assertEquals(ExitCode.USAGE.code(), run("synth", tmp.resolve("c").toString(), "--max-shard-size", "-5").code());
+    }
+
+    private static void assertOneLineError(Run r) {
+        String err = r.err().strip();
+        assertTrue(err.startsWith("slimq: error: "), err);
+        assertEquals(1, err.lines().count(), err);
+    }
+}
