@@ -10,8 +10,9 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Data-free compression for Hugging Face safetensors checkpoints.",
-        footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input file, 4 unsupported model or options,",
-                "5 I/O error, 6 device unavailable, 7 quality check failed."},
+        footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input file,",
+            "4 unsupported model or options, 5 I/O error, 6 device unavailable,",
+            "7 quality check failed."},
         subcommands = {InspectCommand.class, SynthCommand.class, CommandLine.HelpCommand.class})
 public final class SlimqCommand implements Runnable {
     private final ProgressRenderer.Mode progressMode;
