@@ -15,7 +15,20 @@ final class ProgressRenderer implements ProgressListener {
     enum Mode {
         BAR, LINES, NONE;
 
+        /**
+         * The launcher knows whether stderr is a terminal ({@code [ -t 2 ]}) and says so in
+         * {@code slimq.progress}; Java itself can only tell about stdin and stdout, which may be
+         * redirected while stderr is still a terminal.
+         */
         static Mode detect() {
+            String p = System.getProperty("slimq.progress");
+            if (p != null) {
+                return switch (p) {
+                    case "bar" -> BAR;
+                    case "none" -> NONE;
+                    default -> LINES;
+                };
+            }
             java.io.Console c = System.console();
             return c != null && c.isTerminal() ? BAR : LINES;
         }
@@ -55,7 +68,7 @@ final class ProgressRenderer implements ProgressListener {
         if (mode == Mode.BAR) {
             int width = 30;
             int filled = (int) Math.round(frac * width);
-            err.print(String.format(Locale.ROOT, "\r%-8s [%s%s] %5.1f%% %s", e.task(), "#".repeat(filled), " ".repeat(width - filled), frac * 100, amount));
+            err.print(String.format(Locale.ROOT, "\r%-8s [%s%s] %5.1f%% %s\033[K", e.task(), "#".repeat(filled), " ".repeat(width - filled), frac * 100, amount));
             barShown = true;
             if (done) {
                 err.print("\r\033[K");

@@ -352,11 +352,14 @@ class SynthCheckpointTest {
     }
 
     @Test
-    void outputsThatCannotBeADirectoryCheckpointAreRefusedBeforeWriting() {
+    void outputsThatCannotBeADirectoryCheckpointAreRefusedBeforeWriting() throws IOException {
         Path missingParent = tmp.resolve("no-such-dir").resolve("out");
+        SynthCheckpoint.write(SynthSpec.tinyLlama(), missingParent); // parents are created, as mkdir -p would
+        assertTrue(Files.isRegularFile(missingParent.resolve("model.safetensors")));
+        Path fileInTheWay = tmp.resolve("plain-file");
+        Files.writeString(fileInTheWay, "x");
         assertEquals(Failure.IO, assertThrows(SlimqException.class,
-                () -> SynthCheckpoint.write(SynthSpec.tinyLlama(), missingParent)).failure());
-        assertFalse(Files.exists(tmp.resolve("no-such-dir")));
+                () -> SynthCheckpoint.write(SynthSpec.tinyLlama(), fileInTheWay.resolve("out"))).failure());
         Path single = tmp.resolve("model.safetensors");
         assertEquals(Failure.USAGE, assertThrows(SlimqException.class,
                 () -> SynthCheckpoint.write(SynthSpec.tinyLlama(), single)).failure());

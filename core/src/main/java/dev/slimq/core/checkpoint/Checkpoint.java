@@ -1,5 +1,6 @@
 package dev.slimq.core.checkpoint;
 
+import dev.slimq.core.Text;
 import static dev.slimq.core.checkpoint.CheckpointFormatException.Reason.*;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -22,7 +23,6 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
@@ -99,7 +99,7 @@ public final class Checkpoint implements AutoCloseable {
                 weightMap = new LinkedHashMap<>();
                 for (Map.Entry<String, JsonNode> e : wm.properties()) {
                     if (!e.getValue().isTextual()) {
-                        throw new CheckpointFormatException(INDEX_MISTYPED, index, "weight_map entry '" + oneLine(e.getKey()) + "' is not a file name");
+                        throw new CheckpointFormatException(INDEX_MISTYPED, index, "weight_map entry '" + Text.oneLine(e.getKey()) + "' is not a file name");
                     }
                     weightMap.put(e.getKey(), e.getValue().asText());
                 }
@@ -117,7 +117,7 @@ public final class Checkpoint implements AutoCloseable {
                 for (String shard : new TreeSet<>(weightMap.values())) {
                     Path p = safeChild(path, shard, index);
                     if (!Files.isRegularFile(p)) {
-                        throw new CheckpointFormatException(MISSING_SHARD, index, "shard '" + oneLine(shard) + "' listed in the index does not exist");
+                        throw new CheckpointFormatException(MISSING_SHARD, index, "shard '" + Text.oneLine(shard) + "' listed in the index does not exist");
                     }
                     weightFiles.add(p);
                 }
@@ -155,7 +155,7 @@ public final class Checkpoint implements AutoCloseable {
     private static Path safeChild(Path dir, String name, Path index) {
         if (name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0
                 || name.indexOf('\\') >= 0 || name.indexOf('\0') >= 0) {
-            throw new CheckpointFormatException(INDEX_MISTYPED, index, "shard name '" + oneLine(name) + "' is not a plain file name in the checkpoint directory");
+            throw new CheckpointFormatException(INDEX_MISTYPED, index, "shard name '" + Text.oneLine(name) + "' is not a plain file name in the checkpoint directory");
         }
         return dir.resolve(name);
     }
@@ -169,7 +169,7 @@ public final class Checkpoint implements AutoCloseable {
             for (TensorInfo t : f.tensors()) {
                 String prev = found.put(t.name(), shard);
                 if (prev != null) {
-                    throw new CheckpointFormatException(TENSOR_DUPLICATED, index, "tensor '" + oneLine(t.name()) + "' is stored in both " + oneLine(prev) + " and " + oneLine(shard));
+                    throw new CheckpointFormatException(TENSOR_DUPLICATED, index, "tensor '" + Text.oneLine(t.name()) + "' is stored in both " + Text.oneLine(prev) + " and " + Text.oneLine(shard));
                 }
                 sum += t.byteCount();
             }
@@ -179,16 +179,16 @@ public final class Checkpoint implements AutoCloseable {
             for (TensorInfo t : f.tensors()) {
                 String listed = weightMap.get(t.name());
                 if (listed == null) {
-                    throw new CheckpointFormatException(TENSOR_NOT_INDEXED, index, "tensor '" + oneLine(t.name()) + "' in " + oneLine(shard) + " is not in the weight_map");
+                    throw new CheckpointFormatException(TENSOR_NOT_INDEXED, index, "tensor '" + Text.oneLine(t.name()) + "' in " + Text.oneLine(shard) + " is not in the weight_map");
                 }
                 if (!listed.equals(shard)) {
-                    throw new CheckpointFormatException(TENSOR_MISSING, index, "tensor '" + oneLine(t.name()) + "' is listed in " + oneLine(listed) + " but stored in " + oneLine(shard));
+                    throw new CheckpointFormatException(TENSOR_MISSING, index, "tensor '" + Text.oneLine(t.name()) + "' is listed in " + Text.oneLine(listed) + " but stored in " + Text.oneLine(shard));
                 }
             }
         }
         for (Map.Entry<String, String> e : weightMap.entrySet()) {
             if (!found.containsKey(e.getKey())) {
-                throw new CheckpointFormatException(TENSOR_MISSING, index, "tensor '" + oneLine(e.getKey()) + "' listed in the index is not in " + oneLine(e.getValue()));
+                throw new CheckpointFormatException(TENSOR_MISSING, index, "tensor '" + Text.oneLine(e.getKey()) + "' listed in the index is not in " + Text.oneLine(e.getValue()));
             }
         }
         if (totalSize >= 0 && totalSize != sum) {
@@ -196,17 +196,6 @@ public final class Checkpoint implements AutoCloseable {
         }
     }
 
-    /** Names come from untrusted files: keep messages on one line and of bounded length. */
-    static String oneLine(String s) {
-        String t = s.length() > 200 ? s.substring(0, 200) + "..." : s;
-        StringBuilder sb = new StringBuilder(t.length());
-        for (int i = 0; i < t.length(); i++) {
-            char c = t.charAt(i);
-            boolean breaksLine = Character.isISOControl(c) || c == '\u2028' || c == '\u2029';
-            sb.append(breaksLine ? String.format(Locale.ROOT, "\\u%04x", (int) c) : c);
-        }
-        return sb.toString();
-    }
 
     private static JsonNode readJson(Path p, CheckpointFormatException.Reason reason) {
         try {
@@ -216,7 +205,7 @@ public final class Checkpoint implements AutoCloseable {
             }
             return n;
         } catch (JsonProcessingException e) {
-            throw new CheckpointFormatException(reason, p, "not valid JSON: " + oneLine(String.valueOf(e.getOriginalMessage())));
+            throw new CheckpointFormatException(reason, p, "not valid JSON: " + Text.oneLine(String.valueOf(e.getOriginalMessage())));
         } catch (IOException e) {
             throw IoFailures.wrap("read", p, e);
         }

@@ -1,5 +1,6 @@
 package dev.slimq.core.checkpoint;
 
+import dev.slimq.core.Text;
 import dev.slimq.core.IoFailures;
 import dev.slimq.core.io.PendingOutputs;
 import dev.slimq.core.safetensors.SafetensorsWriter;
@@ -12,7 +13,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -62,6 +62,12 @@ public final class CheckpointWriter implements AutoCloseable {
                                           long maxShardBytes, Checkpoint copyFrom) {
         boolean single = output.getFileName().toString().endsWith(".safetensors");
         ShardPlan plan = ShardPlan.of(tensors, single ? 0 : maxShardBytes, metadata);
+        Path parent = output.toAbsolutePath().getParent();
+        try {
+            Files.createDirectories(parent);
+        } catch (IOException e) {
+            throw IoFailures.wrap("create", parent, e);
+        }
         if (single) {
             CheckpointWriter w = new CheckpointWriter(output, true, null, plan, null);
             SafetensorsWriter sw = SafetensorsWriter.create(output, plan.shards().getFirst().plan());
@@ -207,7 +213,7 @@ public final class CheckpointWriter implements AutoCloseable {
     static String indexJson(ShardPlan plan) {
         StringBuilder sb = new StringBuilder();
         sb.append("{\n  \"metadata\": {\n    \"total_size\": ").append(plan.totalSize()).append("\n  },\n  \"weight_map\": {\n");
-        TreeMap<String, String> sorted = new TreeMap<>(CODE_POINT_ORDER);
+        TreeMap<String, String> sorted = new TreeMap<>(Text.CODE_POINT_ORDER);
         sorted.putAll(plan.weightMap());
         int i = 0;
         for (Map.Entry<String, String> e : sorted.entrySet()) {
@@ -218,24 +224,6 @@ public final class CheckpointWriter implements AutoCloseable {
         return sb.toString();
     }
 
-    /**
-     * Python's {@code sort_keys} order: {@code str} compares code points. {@link String#compareTo}
-     * compares UTF-16 units, which puts characters above U+FFFF before U+E000..U+FFFF.
-     */
-    static final Comparator<String> CODE_POINT_ORDER = (a, b) -> {
-        int i = 0;
-        int j = 0;
-        while (i < a.length() && j < b.length()) {
-            int ca = a.codePointAt(i);
-            int cb = b.codePointAt(j);
-            if (ca != cb) {
-                return Integer.compare(ca, cb);
-            }
-            i += Character.charCount(ca);
-            j += Character.charCount(cb);
-        }
-        return Boolean.compare(i < a.length(), j < b.length());
-    };
 
     /** Python's json.dumps escaping with ensure_ascii=True (its default). */
     static String jsonString(String s) {

@@ -12,7 +12,7 @@ import java.util.Collection;
 /**
  * The "never lose data" checks made before anything is written: inputs are read-only, so an output
  * equal to an input, inside one, or containing one is refused; an existing output is refused unless
- * the caller forces replacement.
+ * the caller forces replacement. Missing parent directories are fine: writers create them.
  */
 public final class OutputPaths {
     private OutputPaths() {
@@ -30,9 +30,15 @@ public final class OutputPaths {
         if (Files.exists(output, LinkOption.NOFOLLOW_LINKS) && !force) {
             throw new SlimqException(Failure.USAGE, "output " + output + " already exists; pass --force to replace it");
         }
-        Path parent = out.getParent();
-        if (parent != null && !Files.isDirectory(parent)) {
-            throw new SlimqException(Failure.IO, "cannot write " + output + ": directory " + parent + " does not exist");
+        // Missing parent directories are created by the writer (as mkdir -p would); only an existing
+        // non-directory on the way makes the output impossible.
+        for (Path a = out.getParent(); a != null; a = a.getParent()) {
+            if (Files.exists(a)) {
+                if (!Files.isDirectory(a)) {
+                    throw new SlimqException(Failure.IO, "cannot write " + output + ": " + a + " is not a directory");
+                }
+                break;
+            }
         }
     }
 

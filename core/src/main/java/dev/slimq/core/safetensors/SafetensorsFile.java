@@ -1,5 +1,6 @@
 package dev.slimq.core.safetensors;
 
+import dev.slimq.core.Text;
 import dev.slimq.core.Failure;
 import dev.slimq.core.IoFailures;
 import dev.slimq.core.SlimqException;
@@ -114,7 +115,7 @@ public final class SafetensorsFile implements AutoCloseable {
     public TensorInfo tensor(String name) {
         TensorInfo t = header.tensor(name);
         if (t == null) {
-            throw new SlimqException(Failure.BAD_INPUT, path + ": no tensor named '" + SafetensorsFormatException.oneLine(name) + "'");
+            throw new SlimqException(Failure.BAD_INPUT, path + ": no tensor named '" + Text.oneLine(name) + "'");
         }
         return t;
     }

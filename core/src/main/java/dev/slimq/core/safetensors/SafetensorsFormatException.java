@@ -1,5 +1,6 @@
 package dev.slimq.core.safetensors;
 
+import dev.slimq.core.Text;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
 import java.nio.file.Path;
@@ -63,21 +64,9 @@ public final class SafetensorsFormatException extends SlimqException {
         StringBuilder sb = new StringBuilder();
         sb.append(file).append(": ");
         if (tensor != null) {
-            sb.append("tensor '").append(oneLine(tensor)).append("': ");
+            sb.append("tensor '").append(Text.oneLine(tensor)).append("': ");
         }
         return sb.append(detail).toString();
     }
 
-    /** Names come from untrusted files: keep the message on one line and of bounded length. */
-    static String oneLine(String s) {
-        String t = s.length() > 200 ? s.substring(0, 200) + "..." : s;
-        StringBuilder sb = new StringBuilder(t.length());
-        for (int i = 0; i < t.length(); i++) {
-            char c = t.charAt(i);
-            // Control characters, and the two Unicode line separators some consoles honour.
-            boolean breaksLine = Character.isISOControl(c) || c == '\u2028' || c == '\u2029';
-            sb.append(breaksLine ? String.format("\\u%04x", (int) c) : c);
-        }
-        return sb.toString();
-    }
 }

@@ -1,5 +1,6 @@
 package dev.slimq.core.safetensors;
 
+import dev.slimq.core.Text;
 import static dev.slimq.core.safetensors.SafetensorsFormatException.Reason.*;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -185,12 +186,12 @@ public final class SafetensorsHeader {
             }
         } catch (JsonParseException e) {
             throw new SafetensorsFormatException(HEADER_NOT_JSON, file, null,
-                    "header is not valid JSON: " + SafetensorsFormatException.oneLine(e.getOriginalMessage()));
+                    "header is not valid JSON: " + Text.oneLine(e.getOriginalMessage()));
         } catch (IOException e) {
             // Parsing a String does no I/O; a parser failure that is not a JsonParseException still
             // means the text is not acceptable JSON (e.g. a StreamConstraintsException).
             throw new SafetensorsFormatException(HEADER_NOT_JSON, file, null,
-                    "header is not valid JSON: " + SafetensorsFormatException.oneLine(String.valueOf(e.getMessage())));
+                    "header is not valid JSON: " + Text.oneLine(String.valueOf(e.getMessage())));
         }
         return new Parsed(tensors, metadata);
     }
@@ -208,7 +209,7 @@ public final class SafetensorsHeader {
         } catch (IOException e) {
             String why = e instanceof JsonParseException j ? j.getOriginalMessage() : e.getMessage();
             throw new SafetensorsFormatException(HEADER_NOT_JSON, file, null,
-                    "header is not valid JSON: " + SafetensorsFormatException.oneLine(String.valueOf(why)));
+                    "header is not valid JSON: " + Text.oneLine(String.valueOf(why)));
         }
     }
 
@@ -225,11 +226,11 @@ public final class SafetensorsHeader {
             JsonToken v = p.nextToken();
             if (v != JsonToken.VALUE_STRING) {
                 throw new SafetensorsFormatException(METADATA_NOT_STRING, file, null,
-                        "__metadata__ value of '" + SafetensorsFormatException.oneLine(key) + "' is " + describe(v) + ", not a string");
+                        "__metadata__ value of '" + Text.oneLine(key) + "' is " + describe(v) + ", not a string");
             }
             if (out.putIfAbsent(key, checkedString(file, p.getText())) != null) {
                 throw new SafetensorsFormatException(DUPLICATE_NAME, file, null,
-                        "__metadata__ key '" + SafetensorsFormatException.oneLine(key) + "' appears twice");
+                        "__metadata__ key '" + Text.oneLine(key) + "' appears twice");
             }
         }
     }
@@ -276,7 +277,7 @@ public final class SafetensorsHeader {
         }
         String wire = dtypeName;
         DType dtype = DType.fromWireName(wire).orElseThrow(() -> new SafetensorsFormatException(UNKNOWN_DTYPE, file, name,
-                "unknown dtype '" + SafetensorsFormatException.oneLine(wire) + "'"));
+                "unknown dtype '" + Text.oneLine(wire) + "'"));
         if (offsets.length != 2) {
             throw new SafetensorsFormatException(MISTYPED_FIELD, file, name,
                     "'data_offsets' must hold exactly 2 integers, found " + offsets.length);

@@ -1,5 +1,6 @@
 package dev.slimq.core.safetensors;
 
+import dev.slimq.core.Text;
 import dev.slimq.core.tensor.DType;
 import dev.slimq.core.tensor.TensorInfo;
 import java.nio.charset.StandardCharsets;
@@ -59,7 +60,7 @@ public final class WritePlan {
         }
         List<TensorInfo> ordered = new ArrayList<>(planned);
         ordered.sort(Comparator.comparingInt((TensorInfo t) -> -t.dtype().alignmentRank())
-                .thenComparing(TensorInfo::name, UTF8_ORDER));
+                .thenComparing(TensorInfo::name, Text.CODE_POINT_ORDER));
         List<TensorInfo> placed = new ArrayList<>(ordered.size());
         long offset = 0;
         for (TensorInfo t : ordered) {
@@ -67,7 +68,7 @@ public final class WritePlan {
             placed.add(t.withOffsets(offset, Math.addExact(offset, bytes)));
             offset += bytes;
         }
-        Map<String, String> meta = new TreeMap<>(UTF8_ORDER);
+        Map<String, String> meta = new TreeMap<>(Text.CODE_POINT_ORDER);
         for (Map.Entry<String, String> e : metadata.entrySet()) {
             requireText("metadata key", e.getKey());
             requireText("metadata value of '" + e.getKey() + "'", e.getValue());
@@ -81,25 +82,6 @@ public final class WritePlan {
         return new WritePlan(List.copyOf(placed), Collections.unmodifiableMap(meta), header);
     }
 
-    /**
-     * The reference writer's name order: Rust compares {@code String}s byte by byte, which for UTF-8
-     * is code point order. {@link String#compareTo} compares UTF-16 units and disagrees for names that
-     * mix characters above U+FFFF with ones in U+E000..U+FFFF.
-     */
-    static final Comparator<String> UTF8_ORDER = (a, b) -> {
-        int i = 0;
-        int j = 0;
-        while (i < a.length() && j < b.length()) {
-            int ca = a.codePointAt(i);
-            int cb = b.codePointAt(j);
-            if (ca != cb) {
-                return Integer.compare(ca, cb);
-            }
-            i += Character.charCount(ca);
-            j += Character.charCount(cb);
-        }
-        return Boolean.compare(i < a.length(), j < b.length());
-    };
 
     /**
      * Names and metadata are written as UTF-8, which cannot hold an unpaired surrogate: Java would

@@ -137,9 +137,11 @@ class OutputPathsTest {
     }
 
     @Test
-    void missingParentDirectoryIsAnIoFailure() {
-        SlimqException e = refused(dir.resolve("no/such/out"), in, false);
+    void missingParentsAreFineButAFileOnTheWayIsAnIoFailure() throws IOException {
+        assertDoesNotThrow(() -> OutputPaths.check(dir.resolve("no/such/out"), List.of(in), false));
+        Path file = Files.writeString(dir.resolve("plain-file"), "x");
+        SlimqException e = refused(file.resolve("sub/out"), in, false);
         assertEquals(Failure.IO, e.failure());
-        assertEquals(Failure.IO, refused(dir.resolve("no/such/out"), in, true).failure());
+        assertEquals(Failure.IO, refused(file.resolve("out"), in, true).failure());
     }
 }
