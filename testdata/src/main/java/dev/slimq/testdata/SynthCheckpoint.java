@@ -1,5 +1,6 @@
 package dev.slimq.testdata;
 
+import dev.slimq.core.json.Json;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
@@ -109,13 +110,13 @@ public final class SynthCheckpoint {
 
             SynthTokenizer.Trained tok = SynthTokenizer.train(spec.arch(), shape.vocab());
             Map<String, String> files = new TreeMap<>();
-            files.put("config.json", HfJson.format(config(spec)));
+            files.put("config.json", Json.python(config(spec)));
             if (spec.arch() == SynthSpec.Arch.LLAMA) {
-                files.put("generation_config.json", HfJson.format(sorted(Map.of("_from_model_config", true,
+                files.put("generation_config.json", Json.python(sorted(Map.of("_from_model_config", true,
                         "bos_token_id", 1, "eos_token_id", 2))));
             }
-            files.put("tokenizer.json", HfJson.format(SynthTokenizer.tokenizerJson(tok)));
-            files.put("tokenizer_config.json", HfJson.format(SynthTokenizer.tokenizerConfig(tok, shape.maxPositions())));
+            files.put("tokenizer.json", Json.python(SynthTokenizer.tokenizerJson(tok)));
+            files.put("tokenizer_config.json", Json.python(SynthTokenizer.tokenizerConfig(tok, shape.maxPositions())));
             if (spec.arch() == SynthSpec.Arch.BERT) {
                 files.put("vocab.txt", SynthTokenizer.vocabTxt(tok));
             }
@@ -214,7 +215,7 @@ public final class SynthCheckpoint {
     // JSON files.
 
     private static ObjectNode sorted(Map<String, ?> map) {
-        return HfJson.MAPPER.valueToTree(new TreeMap<>(map));
+        return Json.MAPPER.valueToTree(new TreeMap<>(map));
     }
 
     static String torchDtype(DType d) {
@@ -267,6 +268,6 @@ public final class SynthCheckpoint {
             c.put("position_embedding_type", "absolute");
             c.put("type_vocab_size", s.typeVocab());
         }
-        return HfJson.MAPPER.valueToTree(c);
+        return Json.MAPPER.valueToTree(c);
     }
 }

@@ -1,5 +1,6 @@
 package dev.slimq.testdata;
 
+import dev.slimq.core.json.Json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,7 +23,7 @@ class SynthTokenizerTest {
 
     private static JsonNode tokenizerJson(SynthSpec spec) throws Exception {
         SynthTokenizer.Trained t = SynthTokenizer.train(spec.arch(), spec.shape().vocab());
-        return JSON.readTree(HfJson.format(SynthTokenizer.tokenizerJson(t)));
+        return JSON.readTree(Json.python(SynthTokenizer.tokenizerJson(t)));
     }
 
     /** GPT-2's bytes_to_unicode, written out again from its definition. */

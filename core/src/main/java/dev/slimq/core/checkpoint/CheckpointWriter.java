@@ -38,6 +38,7 @@ public final class CheckpointWriter implements AutoCloseable {
     private final Map<String, SafetensorsWriter> writerOf = new HashMap<>();
     private final List<SafetensorsWriter> writers = new ArrayList<>();
     private final Map<Path, byte[]> files = new TreeMap<>();
+    private final java.util.Set<Path> omitted = new java.util.HashSet<>();
     private final Checkpoint copyFrom;
     private boolean committed;
 
@@ -148,6 +149,14 @@ public final class CheckpointWriter implements AutoCloseable {
         putFile(Path.of(relative), content.getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * Leaves a file of the input out of the output (e.g. a report that no longer describes the
+     * weights); nothing happens when the input has no such file.
+     */
+    public void omitFile(String relative) {
+        omitted.add(Path.of(relative).normalize());
+    }
+
     /** Finishes every shard, copies the other files, writes the index and moves the result into place. */
     public void commit() {
         if (committed) {
@@ -164,7 +173,7 @@ public final class CheckpointWriter implements AutoCloseable {
             Map<Path, byte[]> explicit = new LinkedHashMap<>(files);
             if (copyFrom != null && copyFrom.isDirectory()) {
                 for (Path rel : copyFrom.otherFiles()) {
-                    if (!explicit.containsKey(rel)) {
+                    if (!explicit.containsKey(rel) && !omitted.contains(rel)) {
                         Path dst = staging.resolve(rel);
                         Files.createDirectories(dst.getParent());
                         Files.copy(copyFrom.root().resolve(rel), dst, StandardCopyOption.COPY_ATTRIBUTES);
