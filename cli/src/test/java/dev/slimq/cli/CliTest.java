@@ -188,6 +188,43 @@ class CliTest {
         assertEquals(ExitCode.USAGE.code(), run("synth", tmp.resolve("c").toString(), "--max-shard-size", "-5").code());
     }
 
+    @Test
+    void quantizeThenDequantize() throws IOException {
+        Path q = tmp.resolve("q");
+        Run r = run("quantize", llama.toString(), q.toString(), "--group-size", "64", "--json", "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = r.json();
+        assertTrue(j.get("bits_per_weight").asDouble() > 4 && j.get("bits_per_weight").asDouble() < 5, j.toString());
+        assertEquals(14, j.get("tensors").size());
+        assertTrue(j.get("tensors").get(0).has("sqnr_db"));
+        assertTrue(j.get("timings").has("total_seconds"));
+        assertTrue(Files.isRegularFile(q.resolve("quantization-report.json")));
+        Run text = run("quantize", llama.toString(), tmp.resolve("q2").toString(), "--method", "rtn", "--format", "slimq", "--group-size", "channel");
+        assertEquals(0, text.code(), text.err());
+        assertTrue(text.out().contains("worst tensors"), text.out());
+        Run d = run("dequantize", q.toString(), tmp.resolve("d").toString(), "--json");
+        assertEquals(0, d.code(), d.err());
+        assertEquals(14, d.json().get("weights").asInt());
+        Run again = run("inspect", tmp.resolve("d").toString(), "--json");
+        assertEquals("llama", again.json().get("architecture").asText());
+    }
+
+    @Test
+    void quantizeRefusalsHaveTheirExitCodes() {
+        String in = llama.toString();
+        assertEquals(ExitCode.UNSUPPORTED.code(), run("quantize", in, tmp.resolve("a").toString(), "--outliers", "on").code());
+        assertEquals(ExitCode.UNSUPPORTED.code(), run("quantize", in, tmp.resolve("a").toString(), "--bits", "3", "--target", "vllm").code());
+        assertEquals(ExitCode.USAGE.code(), run("quantize", in, tmp.resolve("a").toString(), "--bits", "5").code());
+        assertEquals(ExitCode.USAGE.code(), run("quantize", in, tmp.resolve("a").toString(), "--method", "magic").code());
+        assertEquals(ExitCode.USAGE.code(), run("quantize", in, tmp.resolve("a").toString(), "--format", "onnx").code());
+        assertEquals(ExitCode.USAGE.code(), run("quantize", in, llama.resolve("inside").toString()).code());
+        assertEquals(ExitCode.UNSUPPORTED.code(), run("dequantize", in, tmp.resolve("b").toString()).code());
+        Run dry = run("quantize", in, tmp.resolve("dry").toString(), "--dry-run");
+        assertEquals(0, dry.code(), dry.err());
+        assertFalse(Files.exists(tmp.resolve("dry")));
+        assertFalse(Files.exists(tmp.resolve("a")));
+    }
+
     private static void assertOneLineError(Run r) {
         String err = r.err().strip();
         assertTrue(err.startsWith("slimq: error: "), err);
