@@ -8,6 +8,7 @@ import dev.slimq.core.tensor.DType;
 import dev.slimq.core.tensor.TensorInfo;
 import dev.slimq.core.tensor.TensorView;
 import dev.slimq.quantize.method.EasyQuant;
+import dev.slimq.quantize.method.FineQuant;
 import dev.slimq.quantize.method.Hqq;
 import dev.slimq.quantize.method.Quantizer;
 import dev.slimq.quantize.method.Rtn;
@@ -22,10 +23,14 @@ import java.util.Map;
 /**
  * Issue 3's quality target, run by hand (not a unit test: CI has no model files): every encoder linear
  * weight of bge-small-en-v1.5, 4-bit, group 128, asymmetric, F16 scales; mean SQNR over tensors in
- * float64 and native bits per weight (total stored bits over total weights), per method and zero mode.
+ * float64 and native bits per weight (total stored bits over total weights), per method and zero mode
+ * (float zeros, integer zeros, and symmetric for comparison).
+ * Then finequant (τ = 0.10, each tensor alone, float zeros) over rtn and easyquant, next to rtn at
+ * each fixed candidate group size, for issue 3's "above rtn's line" check. From the repository root:
  * <pre>
- *   mvn -q -o -pl quantize test-compile
- *   java --add-modules jdk.incubator.vector -cp quantize/target/test-classes:quantize/target/classes:core/target/classes \
+ *   mvn -q -o -pl quantize test-compile dependency:build-classpath -Dmdep.outputFile=target/qcp.txt
+ *   java --add-modules jdk.incubator.vector \
+ *       -cp "quantize/target/test-classes:quantize/target/classes:$(cat quantize/target/qcp.txt)" \
  *       dev.slimq.quantize.QualityOnBge [model.safetensors] [group]
  * </pre>
  */
@@ -61,10 +66,11 @@ public final class QualityOnBge {
         methods.put("easyquant (outliers)", new EasyQuant());
         methods.put("easyquant (range only)", new EasyQuant().withOutliers(false));
         methods.put("hqq", new Hqq());
-        for (String it : System.getProperty("eq.iters", "").split(",")) if (!it.isEmpty()) methods.put("eq it" + it, new EasyQuant(3, 0.01, true, Integer.parseInt(it)));
-        System.out.printf("%-24s %-8s %10s %8s %9s %8s%n", "method", "zeros", "SQNR dB", "bpw", "outliers", "seconds");
-        for (ZeroMode mode : ZeroMode.values()) {
-            QuantScheme scheme = new QuantScheme(4, group, false, mode, DType.F16);
+        System.out.printf("%-24s %-9s %10s %8s %9s %8s%n", "method", "zeros", "SQNR dB", "bpw", "outliers", "seconds");
+        List<QuantScheme> schemes = List.of(new QuantScheme(4, group, false, ZeroMode.FLOAT, DType.F16),
+                new QuantScheme(4, group, false, ZeroMode.INTEGER, DType.F16), new QuantScheme(4, group, true, ZeroMode.INTEGER, DType.F16));
+        for (QuantScheme scheme : schemes) {
+            String mode = scheme.symmetric() ? "SYMMETRIC" : scheme.zeroMode().toString();
             for (var m : methods.entrySet()) {
                 double sqnr = 0;
                 long bits = 0;
@@ -81,9 +87,54 @@ public final class QualityOnBge {
                     outliers += q.outliers().count();
                 }
                 double secs = (System.nanoTime() - t0) / 1e9;
-                System.out.printf("%-24s %-8s %10.3f %8.4f %8.3f%% %8.2f%n", m.getKey(), mode, sqnr / names.size(),
+                System.out.printf("%-24s %-9s %10.3f %8.4f %8.3f%% %8.2f%n", m.getKey(), mode, sqnr / names.size(),
                         (double) bits / weightsTotal, 100.0 * outliers / weightsTotal, secs);
             }
+        }
+        fineQuant(names, weights, shapes);
+    }
+
+    /** Rtn at each fixed group size (per-channel = -1), then finequant's choices over rtn and easyquant. */
+    private static void fineQuant(List<String> names, List<float[]> weights, List<int[]> shapes) {
+        QuantScheme base = new QuantScheme(4, 128, false, ZeroMode.FLOAT, DType.F16);
+        System.out.printf("%nfinequant, float zeros, F16; each tensor alone%n%-30s %10s %8s  %s%n", "method", "SQNR dB", "bpw", "group sizes chosen");
+        for (int g : new int[] {-1, 128, 64, 32}) {
+            Point p = new Point();
+            for (int i = 0; i < names.size(); i++) {
+                int[] s = shapes.get(i);
+                p.add(weights.get(i), new Rtn().quantize(names.get(i), weights.get(i), s[0], s[1], base.withGroupSize(g < 0 ? s[1] : g)));
+            }
+            p.print("rtn g" + (g < 0 ? "=row" : g), "");
+        }
+        for (Quantizer inner : List.of(new Rtn(), new EasyQuant())) {
+            Point p = new Point();
+            Map<String, Integer> chosen = new java.util.TreeMap<>();
+            for (int i = 0; i < names.size(); i++) {
+                int[] s = shapes.get(i);
+                QuantScheme c = FineQuant.choose(weights.get(i), s[0], s[1], base, inner).scheme();
+                chosen.merge(c.groupSize() == s[1] ? "row" : String.valueOf(c.groupSize()), 1, Integer::sum);
+                p.add(weights.get(i), inner.quantize(names.get(i), weights.get(i), s[0], s[1], c));
+            }
+            p.print("finequant(" + inner.methodName() + ")", chosen.toString());
+        }
+    }
+
+    /** Mean SQNR over tensors and total bits per weight. */
+    private static final class Point {
+        double sqnr;
+        long bits;
+        long weights;
+        int n;
+
+        void add(float[] w, QuantizedTensor q) {
+            sqnr += QualityMetrics.of(w, q, 42).sqnrDb();
+            bits += q.storageBits();
+            weights += (long) q.rows() * q.cols();
+            n++;
+        }
+
+        void print(String label, String note) {
+            System.out.printf("%-30s %10.3f %8.4f  %s%n", label, sqnr / n, (double) bits / weights, note);
         }
     }
 }

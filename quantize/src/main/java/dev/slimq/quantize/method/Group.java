@@ -38,24 +38,52 @@ final class Group {
      * multiple of 16, the values are copied and padded with {@link #pad} for {@link Kernels#codeSums}.
      */
     Group measure(Kernels k, float[] x, int from, int n, boolean symmetric, Workspace ws) {
+        if (n % Kernels.PARTIALS == 0) {
+            return bind(k, x, from, n, symmetric, ws);
+        }
+        System.arraycopy(x, from, own(n), 0, n);
+        return bind(k, own, 0, n, symmetric, ws);
+    }
+
+    /**
+     * Measures the weights of the group {@code w[base + c0, base + c0 + g)} except the outlier columns
+     * {@code idx[first, last)} (ascending, inside the group, fewer than {@code g}): they are copied, in
+     * order, to a padded buffer of this group.
+     */
+    Group measureInliers(Kernels k, float[] w, int base, int c0, int g, int[] idx, int first, int last, boolean symmetric,
+                         Workspace ws) {
+        float[] buf = own(g);
+        int n = 0;
+        int start = c0;
+        for (int i = first; i < last; i++) {
+            System.arraycopy(w, base + start, buf, n, idx[i] - start);
+            n += idx[i] - start;
+            start = idx[i] + 1;
+        }
+        System.arraycopy(w, base + start, buf, n, c0 + g - start);
+        n += c0 + g - start;
+        return bind(k, buf, 0, n, symmetric, ws);
+    }
+
+    private float[] own(int n) {
+        if (own.length < Kernels.roundUp(n)) {
+            own = new float[Kernels.roundUp(n)];
+        }
+        return own;
+    }
+
+    private Group bind(Kernels k, float[] x, int from, int n, boolean symmetric, Workspace ws) {
+        this.x = x;
+        this.from = from;
+        this.n = n;
         k.minMax(x, from, n, ws.minMax);
         lo = ws.minMax[0];
         hi = ws.minMax[1];
         k.moments(x, from, n, ws);
         sx = ws.mom[0];
         sxx = ws.mom[1];
-        this.n = n;
-        if (n % Kernels.PARTIALS == 0) {
-            this.x = x;
-            this.from = from;
-        } else {
-            if (own.length < Kernels.roundUp(n)) {
-                own = new float[Kernels.roundUp(n)];
-            }
-            System.arraycopy(x, from, own, 0, n);
+        if (x == own) {
             Arrays.fill(own, n, Kernels.roundUp(n), pad(lo, hi, symmetric));
-            this.x = own;
-            this.from = 0;
         }
         count = 0;
         seenCount = 0;

@@ -88,17 +88,7 @@ abstract sealed class Kernels permits ScalarKernels, VectorKernels {
     static double reduce(float[] p, int at) {
         float a0 = p[at] + p[at + 8], a1 = p[at + 1] + p[at + 9], a2 = p[at + 2] + p[at + 10], a3 = p[at + 3] + p[at + 11];
         float a4 = p[at + 4] + p[at + 12], a5 = p[at + 5] + p[at + 13], a6 = p[at + 6] + p[at + 14], a7 = p[at + 7] + p[at + 15];
-        return reduce8(a0, a1, a2, a3, a4, a5, a6, a7);
-    }
-
-    /** The last three levels of {@link #reduce}, from {@code a_i = p_i + p_(i+8)}. */
-    static double reduce8(float a0, float a1, float a2, float a3, float a4, float a5, float a6, float a7) {
         float b0 = a0 + a4, b1 = a1 + a5, b2 = a2 + a6, b3 = a3 + a7;
         return (b0 + b2) + (b1 + b3);
-    }
-
-    /** {@link #reduce8} of {@code p[at .. at+8)}. */
-    static double reduce8(float[] p, int at) {
-        return reduce8(p[at], p[at + 1], p[at + 2], p[at + 3], p[at + 4], p[at + 5], p[at + 6], p[at + 7]);
     }
 }

@@ -36,7 +36,7 @@ public record Search() implements Quantizer {
         return Rows.run(name, w, cols, firstRow, rowCount, scheme, k, (x, from, n, f) -> {
             g.measure(k, x, from, n, grid.symmetric, ws);
             Rows.requireFinite(name, x, cols, from, n, g.lo, g.hi);
-            grid.sweep(k, g, ws, 1);
+            grid.sweep(k, g, ws, Grid.ALL_STEPS, Grid.ALL_SYM_STEPS);
             grid.settleBest(k, g, g.best(), ws, f);
         });
     }

@@ -10,9 +10,14 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The Vector API fast path. Order-dependent sums run on 256-bit vectors, two per quantity: the lanes
  * of {@code a} are partials 0-7 and those of {@code b} partials 8-15 of {@link Kernels}, so each block
- * of 16 elements lands exactly where the reference puts it; a partial last block is masked (inactive
- * lanes keep their partial), which is again the reference's order. Min/max, outlier tests and code
- * writing are order-free and use the widest native species.
+ * of 16 elements lands exactly where the reference puts it. A partial last block either reads padding
+ * that adds exact zeros ({@link #codeSums}) or continues in the reference's scalar code on the stored
+ * partials ({@link #moments}, {@link #sse}); a vector block under a condition would be compiled as cold
+ * code and box its vectors. The reduction runs the reference's tree with lane shuffles. Min/max,
+ * outlier tests and code writing are order-free and use the widest native species.
+ *
+ * <p>Measured on one core of an AMD EPYC (Zen 5) with a 4096×4096 matrix: a 128-weight pass of
+ * {@link #codeSums} takes about 25 ns, and an easyquant group about 20 of them.
  */
 final class VectorKernels extends Kernels {
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;

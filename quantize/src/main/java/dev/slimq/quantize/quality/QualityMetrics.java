@@ -23,6 +23,13 @@ import jdk.incubator.vector.VectorSpecies;
  * </ul>
  * Deterministic: every sum runs in a fixed order (the probe products are vectorized across the 16
  * probes, each lane summing its own probe in column order, which is the scalar order).
+ *
+ * @param sqnrDb                 signal to quantization noise ratio in dB
+ * @param relativeFrobeniusError {@code ‖W − Ŵ‖_F / ‖W‖_F}
+ * @param maxAbsError            the largest {@code |w − ŵ|}
+ * @param relativeOutputError    {@code ‖X·(W − Ŵ)ᵀ‖_F / ‖X·Wᵀ‖_F} on the seeded probe rows
+ * @param bitsPerWeight          native storage bits (codes, scales, zeros, outliers) per weight
+ * @param outlierFraction        stored outliers per weight
  */
 public record QualityMetrics(double sqnrDb, double relativeFrobeniusError, double maxAbsError,
                              double relativeOutputError, double bitsPerWeight, double outlierFraction) {

@@ -29,8 +29,9 @@ class SearchTest {
 
     @Test
     void integerZeroRoundsTheZeroAndRefitsTheScaleByHand() {
-        // Same codes; z = rint(0.1538) = 0 (z = 1 is tried too: s = 10/6, SSE 4.33); for z = 0,
-        // s = Σxl/Σl² = 17/14 = 1.2142857, SSE = Σx² - 17²/14 = 21 - 20.642857 = 0.357143 < rtn's 0.5556.
+        // Same codes; z = rint(0.1538) = 0 and the scale refit for it: s = Σxl/Σl² = 17/14 = 1.2142857,
+        // SSE = Σx² - 17²/14 = 21 - 20.642857 = 0.357143 < rtn's 0.5556. Other candidates' codes do worse
+        // (e.g. [0, 1, 1, 3]: z = 0, s = 15/11, SSE 0.5455).
         QuantizedTensor q = new Search().quantize("w", X, 1, 4, Matrices.asym(2, 4, ZeroMode.INTEGER, DType.F32));
         assertArrayEquals(new byte[] {0, 1, 2, 3}, q.codes());
         assertEquals(17 / 14.0, q.scales()[0], 1e-6);
