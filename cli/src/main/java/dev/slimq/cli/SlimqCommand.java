@@ -13,7 +13,8 @@ import picocli.CommandLine.Spec;
         footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input file,",
             "4 unsupported model or options, 5 I/O error, 6 device unavailable,",
             "7 quality check failed."},
-        subcommands = {InspectCommand.class, QuantizeCommand.class, DequantizeCommand.class, SynthCommand.class,
+        subcommands = {InspectCommand.class, QuantizeCommand.class, DequantizeCommand.class, ValidateCommand.class,
+            BenchCommand.class, DevicesCommand.class, SynthCommand.class,
             CommandLine.HelpCommand.class})
 public final class SlimqCommand implements Runnable {
     private final ProgressRenderer.Mode progressMode;

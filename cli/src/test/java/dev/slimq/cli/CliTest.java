@@ -225,6 +225,31 @@ class CliTest {
         assertFalse(Files.exists(tmp.resolve("a")));
     }
 
+    @Test
+    void validateRunsEveryLayerThroughTheKernels() throws IOException {
+        Path q = tmp.resolve("vq");
+        assertEquals(0, run("quantize", llama.toString(), q.toString(), "--format", "slimq", "--group-size", "32", "-q").code());
+        for (String device : new String[] {"opencl", "cpu"}) {
+            Run r = run("validate", q.toString(), "--reference", llama.toString(), "--device", device, "--json", "-q");
+            assertEquals(0, r.code(), device + ": " + r.err());
+            JsonNode j = r.json();
+            assertEquals(14, j.get("layers").size());
+            for (JsonNode l : j.get("layers")) {
+                assertTrue(l.get("kernel_rel_error").asDouble() <= 1e-5, l.toString());
+                double out = l.get("output_rel_error").asDouble();
+                assertTrue(out > 1e-4 && out < 0.5, l.toString());
+            }
+        }
+        Path report = tmp.resolve("validation.json");
+        Run strict = run("validate", q.toString(), "--reference", llama.toString(), "--max-error", "1e-6", "--report", report.toString());
+        assertEquals(ExitCode.QUALITY.code(), strict.code(), strict.err());
+        assertTrue(strict.out().contains("OVER --max-error"), strict.out());
+        assertTrue(Files.size(report) > 100);
+        assertEquals(ExitCode.DEVICE.code(), run("validate", q.toString(), "--device", "opencl:99").code());
+        assertEquals(ExitCode.UNSUPPORTED.code(), run("validate", llama.toString()).code());
+        assertEquals(ExitCode.USAGE.code(), run("validate", q.toString(), "--activations", "f64").code());
+    }
+
     private static void assertOneLineError(Run r) {
         String err = r.err().strip();
         assertTrue(err.startsWith("slimq: error: "), err);
