@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: `slimq inspect --stats` on a generated Llama checkpoint (default: the 1.1B shape, bf16).
-# Reports throughput over tensor data and peak memory of the JVM, sampled from /proc every 20 ms:
-# RssAnon (private, anonymous memory), RssFile (mapped file pages resident) and VmRSS (their sum).
+# Reports the tensor bytes read, and the wall time and peak memory of the whole process
+# (scripts/measure.sh: RssAnon = private memory, RssFile = mapped file pages resident, VmRSS = both);
+# throughput = tensor bytes / wall time.
 # Targets: >= 1 GB/s on 2 cores; private memory < 1 GiB; RSS not growing with the model (run 7b too).
 # Usage: scripts/bench-inspect.sh [tiny|small|1.1b|7b] [extra inspect options]
 set -euo pipefail
@@ -17,28 +18,6 @@ if [[ ! -d "$dir" ]]; then
 fi
 # Warm the page cache once so the number measures slimq, not the disk.
 cat "$dir"/*.safetensors > /dev/null
-out="$(mktemp)"
-t0=$(date +%s.%N)
-./slimq inspect "$dir" --stats --json --quiet "$@" > "$out" 2>/dev/null &
-pid=$!
-peak_anon=0; peak_file=0; peak_rss=0
-while kill -0 "$pid" 2>/dev/null; do
-  if [[ -r /proc/$pid/status ]]; then
-    read -r anon file rss < <(awk '/^RssAnon/{a=$2} /^RssFile/{f=$2} /^VmRSS/{r=$2} END{print a+0, f+0, r+0}' "/proc/$pid/status" 2>/dev/null || echo "0 0 0")
-    (( anon > peak_anon )) && peak_anon=$anon
-    (( file > peak_file )) && peak_file=$file
-    (( rss > peak_rss )) && peak_rss=$rss
-  fi
-  sleep 0.02
-done
-wait "$pid"
-t1=$(date +%s.%N)
-bytes=$(python3 -c "import json,sys; print(json.load(open('$out'))['tensor_bytes'])")
-rm -f "$out"
-python3 - "$bytes" "$t0" "$t1" "$peak_anon" "$peak_file" "$peak_rss" "$size" <<'PY'
-import sys
-b, t0, t1, anon, f, rss, size = sys.argv[1:]
-b = int(b); dt = float(t1) - float(t0)
-print(f"inspect --stats, llama {size}: {b/1e9:.2f} GB of tensor data in {dt:.2f} s = {b/1e9/dt:.2f} GB/s (whole process, JVM start included)")
-print(f"peak RssAnon {int(anon)/1024:.0f} MiB, peak RssFile {int(f)/1024:.0f} MiB, peak VmRSS {int(rss)/1024:.0f} MiB")
-PY
+scripts/measure.sh inspect "$dir" --stats --json --quiet "$@" | python3 -c "
+import json, sys
+print('inspect --stats, llama $size: %.2f GB of tensor data' % (json.load(sys.stdin)['tensor_bytes'] / 1e9))"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up and build, then the main job on a bundled example: generate a small Llama-style checkpoint
 # (GQA, bf16, heavy-tailed weights with outlier channels, BPE tokenizer), quantize it to 4 bits
-# (compressed-tensors, as vLLM loads it), and inspect the result.
+# (compressed-tensors, as vLLM loads it), inspect the result, and validate every quantized layer
+# through the fused dequant kernels (OpenCL on PoCL or a GPU) against float64 and the original.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,3 +10,4 @@ out="${1:-example/llama-small}"
 ./slimq synth "$out" --arch llama --size small --force
 ./slimq quantize "$out" "$out-w4" --group-size 64 --force
 ./slimq inspect "$out-w4"
+./slimq validate "$out-w4" --reference "$out" --max-error 0.3

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check, run inside the bundle made by scripts/device/build-bundle.sh, on a machine with a
-# GPU driver and no Java or network: lists devices, then benchmarks the fused dequant kernels
+# GPU driver and no Java or network: lists devices, validates a generated model's quantized layers
+# on the device (kernel vs float64, output vs the float original), then benchmarks the fused dequant kernels
 # against the f16/f32 float kernels with the device's read bandwidth measured in the same run.
 # Prints a compact table; writes devices.json, bench.json and the full log to $OUT when set.
 #   DEVICE=opencl:N    device to benchmark (default: auto = the first GPU)
@@ -58,6 +59,24 @@ echo "== slimq devices" | log
 "${jvm[@]}" devices 2>&1 | log
 if [[ -n "$out" ]]; then "${jvm[@]}" devices --json > "$out/devices.json" 2>/dev/null || true; fi
 
+# --- validate: a generated model, quantized two ways, every layer through the device's kernels ----
+echo "== slimq validate (generated llama small: slimq with outliers, compressed-tensors; f32 and f16 activations)" | log
+set +e
+vrc=0
+"${jvm[@]}" synth "$work/llama" --arch llama --size small --quiet 2>&1 | log
+"${jvm[@]}" quantize "$work/llama" "$work/q-slimq" --format slimq --group-size 64 --quiet > /dev/null 2>&1 || vrc=1
+"${jvm[@]}" quantize "$work/llama" "$work/q-ct" --format compressed-tensors --symmetric --group-size 128 --quiet > /dev/null 2>&1 || vrc=1
+for q in q-slimq q-ct; do
+  for act in f32 f16; do
+    args=(validate "$work/$q" --reference "$work/llama" --device "${DEVICE:-auto}" --activations "$act")
+    if [[ -n "$out" ]]; then args+=(--report "$out/validate-$q-$act.json"); fi
+    "${jvm[@]}" "${args[@]}" 2>&1 | tail -n 3 | log
+    [[ ${PIPESTATUS[0]} -eq 0 ]] || vrc=1
+  done
+done
+set -e
+echo "== validate exit $vrc" | log
+
 echo "== slimq bench" | log
 bench=(bench --device "${DEVICE:-auto}"
        --shapes "${BENCH_SHAPES:-4096x4096,4096x11008,11008x4096,8192x8192,896x4864,384x1536}"
@@ -68,4 +87,4 @@ set +e
 rc=${PIPESTATUS[0]}
 set -e
 echo "== exit $rc" | log
-exit "$rc"
+[[ $rc -eq 0 && $vrc -eq 0 ]]
