@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up (Java 25 check, OpenCL runtime) and run every test of every module.
+# Set up (Java 25 check, OpenCL runtime) and run every test of every module, then check that the
+# GPU check bundle still builds within its 60 MiB limit (scripts/device/build-bundle.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --no-build
@@ -7,3 +8,8 @@ source scripts/java.sh
 slimq_export_java_home
 export MAVEN_OPTS="${MAVEN_OPTS:---sun-misc-unsafe-memory-access=allow}"
 mvn -B verify "$@"
+if [[ $# -eq 0 ]]; then
+  bundle="$(mktemp -d)"
+  SLIMQ_SKIP_BUILD=1 bash scripts/device/build-bundle.sh "$bundle/gpu-bundle"
+  rm -rf "$bundle"
+fi
