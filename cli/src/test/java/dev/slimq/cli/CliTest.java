@@ -250,6 +250,42 @@ class CliTest {
         assertEquals(ExitCode.USAGE.code(), run("validate", q.toString(), "--activations", "f64").code());
     }
 
+    @Test
+    void reduceTokensWritesReducedTensorsWithIndicesAndSizes() throws IOException {
+        Path in = tmp.resolve("tokens.safetensors");
+        var x = dev.slimq.core.tensor.TensorInfo.planned("x", dev.slimq.core.tensor.DType.F32, 2, 16, 8);
+        var sc = dev.slimq.core.tensor.TensorInfo.planned("attn", dev.slimq.core.tensor.DType.F32, 2, 16);
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+        try (var w = dev.slimq.core.safetensors.SafetensorsWriter.create(in, dev.slimq.core.safetensors.WritePlan.of(java.util.List.of(x, sc)))) {
+            float[] xv = new float[2 * 16 * 8];
+            for (int i = 0; i < xv.length; i++) {
+                xv[i] = (float) rnd.nextGaussian();
+            }
+            float[] sv = new float[2 * 16];
+            for (int i = 0; i < sv.length; i++) {
+                sv[i] = (float) rnd.nextDouble();
+            }
+            w.writeFloats("x", xv);
+            w.writeFloats("attn", sv);
+            w.commit();
+        }
+        Path out = tmp.resolve("reduced.safetensors");
+        Run r = run("reduce-tokens", in.toString(), out.toString(), "--tensor", "x", "--method", "tome", "--keep", "0.5", "--json");
+        assertEquals(0, r.code(), r.err());
+        try (var f = dev.slimq.core.safetensors.SafetensorsFile.open(out)) {
+            assertEquals("[2, 8, 8]", java.util.Arrays.toString(f.tensor("x").shape()));
+            assertEquals("[2, 8]", java.util.Arrays.toString(f.tensor("x.kept_index").shape()));
+            assertEquals(dev.slimq.core.tensor.DType.I64, f.tensor("x.kept_index").dtype());
+            assertEquals("[2, 8]", java.util.Arrays.toString(f.tensor("x.sizes").shape()));
+            assertTrue(f.header().contains("attn"), "other tensors are copied through");
+        }
+        assertEquals(ExitCode.UNSUPPORTED.code(), run("reduce-tokens", in.toString(), tmp.resolve("r2.safetensors").toString(),
+                "--tensor", "x", "--method", "fastv", "--keep", "0.5").code());
+        assertEquals(0, run("reduce-tokens", in.toString(), tmp.resolve("r3.safetensors").toString(),
+                "--tensor", "x", "--method", "fastv", "--scores", "attn", "--preset", "22").code());
+        assertEquals(ExitCode.USAGE.code(), run("reduce-tokens", in.toString(), out.toString(), "--tensor", "x", "--keep", "0.5").code());
+    }
+
     private static void assertOneLineError(Run r) {
         String err = r.err().strip();
         assertTrue(err.startsWith("slimq: error: "), err);

@@ -1,4 +1,5 @@
 /**
- * Structural pruning (Adapt-Pruner), token reduction and vocabulary trimming (DESIGN.md section 4). Not yet implemented: see issues 6 and 7.
+ * Structural pruning (Adapt-Pruner, issue 6: not yet implemented), token reduction
+ * ({@code tokens}: {@code slimq reduce-tokens}) and vocabulary trimming (issue 7, not yet implemented).
  */
 package dev.slimq.prune;
