@@ -286,6 +286,28 @@ class CliTest {
         assertEquals(ExitCode.USAGE.code(), run("reduce-tokens", in.toString(), out.toString(), "--tensor", "x", "--keep", "0.5").code());
     }
 
+    @Test
+    void convertToGgufAndBackGivesAnInspectableCheckpoint() throws IOException {
+        for (Path model : new Path[] {llama, bert}) {
+            Path gguf = tmp.resolve(model.getFileName() + ".gguf");
+            Run to = run("convert", model.toString(), gguf.toString(), "--to", "gguf", "--type", "q8_0", "--json");
+            assertEquals(0, to.code(), to.err());
+            Path back = tmp.resolve(model.getFileName() + "-back");
+            Run from = run("convert", gguf.toString(), back.toString(), "--to", "safetensors");
+            assertEquals(0, from.code(), from.err());
+            Run i = run("inspect", back.toString(), "--json");
+            assertEquals(0, i.code(), i.err());
+            Run orig = run("inspect", model.toString(), "--json");
+            assertEquals(orig.json().get("architecture"), i.json().get("architecture"));
+            assertEquals(orig.json().get("layers"), i.json().get("layers"));
+        }
+        Path bad = tmp.resolve("bad.gguf");
+        Files.write(bad, new byte[] {'G', 'G', 'U', 'F', 9, 0, 0, 0});
+        Run r = run("convert", bad.toString(), tmp.resolve("x").toString(), "--to", "safetensors");
+        assertEquals(ExitCode.BAD_INPUT.code(), r.code(), r.err());
+        assertOneLineError(r);
+    }
+
     private static void assertOneLineError(Run r) {
         String err = r.err().strip();
         assertTrue(err.startsWith("slimq: error: "), err);

@@ -1,0 +1,78 @@
+package dev.slimq.cli;
+
+import dev.slimq.convert.ConvertService;
+import dev.slimq.convert.gguf.GgmlType;
+import dev.slimq.core.Failure;
+import dev.slimq.core.SlimqException;
+import dev.slimq.core.tensor.DType;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code slimq convert}: safetensors to GGUF and back, dtype casts, resharding. */
+@Command(name = "convert", mixinStandardHelpOptions = true,
+        header = "Convert between safetensors and GGUF, cast dtypes, reshard.")
+final class ConvertCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    RunOptions run;
+
+    @Parameters(index = "0", paramLabel = "IN", description = "Checkpoint directory, .safetensors file or .gguf file.")
+    Path in;
+
+    @Parameters(index = "1", paramLabel = "OUT", description = "Output: a .gguf file, or a directory (or .safetensors file).")
+    Path out;
+
+    @Option(names = "--to", required = true, paramLabel = "FORMAT", description = "gguf or safetensors.")
+    String to;
+
+    @Option(names = "--type", paramLabel = "T", description = "GGUF weight type: f32, f16 (default), bf16, q8_0, q4_0, q4_1.")
+    String type;
+
+    @Option(names = "--dtype", paramLabel = "D", description = "Safetensors float dtype: f32, f16, bf16, f8_e4m3 (default: keep).")
+    String dtype;
+
+    @Option(names = "--saturate", description = "Clamp values beyond the --dtype range instead of failing.")
+    boolean saturate;
+
+    @Option(names = "--max-shard-size", paramLabel = "SIZE", description = "Split a safetensors output into shards of at most SIZE.")
+    String maxShardSize;
+
+    @Option(names = "--force", description = "Replace OUT if it exists.")
+    boolean force;
+
+    @Override
+    public Integer call() {
+        ConvertService.Target target = switch (to.toLowerCase(Locale.ROOT)) {
+            case "gguf" -> ConvertService.Target.GGUF;
+            case "safetensors" -> ConvertService.Target.SAFETENSORS;
+            default -> throw new SlimqException(Failure.USAGE, "unknown --to '" + to + "'; use gguf or safetensors");
+        };
+        Optional<GgmlType> t = type == null ? Optional.empty() : Optional.of(GgmlType.fromName(type)
+                .orElseThrow(() -> new SlimqException(Failure.USAGE, "unknown --type '" + type + "'; use f32, f16, bf16, q8_0, q4_0 or q4_1")));
+        Optional<DType> d = dtype == null ? Optional.empty() : Optional.of(DType.fromWireName(dtype.toUpperCase(Locale.ROOT))
+                .orElseThrow(() -> new SlimqException(Failure.USAGE, "unknown --dtype '" + dtype + "'; use f32, f16, bf16 or f8_e4m3")));
+        long shard = maxShardSize == null ? 0 : SynthCommand.parseSize(maxShardSize);
+        ConvertService.Result r = ConvertService.run(in, out,
+                new ConvertService.Options(target, t, d, saturate, shard, force, run.threadCount()));
+        PrintWriter o = spec.commandLine().getOut();
+        if (run.json) {
+            JsonOutput.print(o, r);
+        } else {
+            o.printf(Locale.ROOT, "converted %s (%s) -> %s (%s, %s): %d tensors, %s of tensor data%n", in, r.from(), out, r.to(), r.type(),
+                    r.tensors(), Units.bytes(r.outputBytes()));
+            o.flush();
+        }
+        return ExitCode.OK.code();
+    }
+}

@@ -1,0 +1,446 @@
+package dev.slimq.convert;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.slimq.convert.gguf.GgmlBlocks;
+import dev.slimq.convert.gguf.GgmlType;
+import dev.slimq.convert.gguf.GgufFile;
+import dev.slimq.convert.gguf.GgufTensorInfo;
+import dev.slimq.convert.gguf.GgufValue;
+import dev.slimq.convert.gguf.GgufWriter;
+import dev.slimq.convert.hf.GgufArch;
+import dev.slimq.convert.hf.GgufTokenizer;
+import dev.slimq.core.Failure;
+import dev.slimq.core.IoFailures;
+import dev.slimq.core.SlimqException;
+import dev.slimq.core.Text;
+import dev.slimq.core.checkpoint.Checkpoint;
+import dev.slimq.core.checkpoint.CheckpointWriter;
+import dev.slimq.core.checkpoint.OutputPaths;
+import dev.slimq.core.json.Json;
+import dev.slimq.core.parallel.WorkPool;
+import dev.slimq.core.safetensors.SafetensorsWriter;
+import dev.slimq.core.tensor.DType;
+import dev.slimq.core.tensor.FloatCodec;
+import dev.slimq.core.tensor.TensorInfo;
+import dev.slimq.core.tensor.TensorView;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * {@code slimq convert}: safetensors checkpoint to GGUF, GGUF to safetensors, and safetensors to
+ * safetensors (dtype casts, resharding).
+ *
+ * <p>Per-tensor GGUF types follow llama.cpp's {@code convert_hf_to_gguf.py} ({@code prepare_tensors}):
+ * 1-D tensors, {@code *_norm.weight}, {@code position_embd} and {@code token_types} stay F32; a
+ * quantized type whose block does not divide the row length falls back to F16 (the converter's
+ * fallback for Q8_0); {@code token_embd} takes the requested type. For Q4_0/Q4_1, which the Python
+ * converter does not offer, {@code output.weight} is written Q8_0, in the spirit of llama-quantize,
+ * which keeps the output head at higher precision (Q6_K, which slimq does not write).
+ */
+public final class ConvertService {
+    private ConvertService() {
+    }
+
+    /** Target format. */
+    public enum Target { GGUF, SAFETENSORS }
+
+    /**
+     * @param type          GGUF tensor type for weights (GGUF output only)
+     * @param dtype         dtype of float tensors in a safetensors output; empty keeps each tensor's
+     *                      dtype (GGUF quantized tensors become F32)
+     * @param saturate      clamp values beyond the target dtype's range instead of failing
+     * @param maxShardBytes shard limit for safetensors outputs, 0 for one file
+     */
+    public record Options(Target to, Optional<GgmlType> type, Optional<DType> dtype, boolean saturate, long maxShardBytes, boolean force, int threads) {
+        public Options {
+            if (type.isPresent() && to != Target.GGUF) {
+                throw new SlimqException(Failure.USAGE, "--type applies to --to gguf; use --dtype for safetensors outputs");
+            }
+            if (dtype.isPresent() && to != Target.SAFETENSORS) {
+                throw new SlimqException(Failure.USAGE, "--dtype applies to --to safetensors; use --type for GGUF");
+            }
+            dtype.ifPresent(d -> {
+                if (d != DType.F32 && d != DType.F16 && d != DType.BF16 && d != DType.F8_E4M3) {
+                    throw new SlimqException(Failure.USAGE, "--dtype must be f32, f16, bf16 or f8_e4m3, not " + d.wireName().toLowerCase(Locale.ROOT));
+                }
+            });
+            type.ifPresent(t -> {
+                if (t == GgmlType.Q4_K || t == GgmlType.Q6_K) {
+                    throw new SlimqException(Failure.UNSUPPORTED, "slimq reads " + t.cliName() + " but does not write it; use f32, f16, bf16, q8_0, q4_0 or q4_1");
+                }
+            });
+        }
+    }
+
+    /** What was written. */
+    public record Result(String input, String output, String from, String to, String type, int tensors, long outputBytes) {
+    }
+
+    public static Result run(Path in, Path out, Options o) {
+        OutputPaths.check(out, List.of(in), o.force());
+        boolean inGguf = Files.isRegularFile(in) && in.getFileName().toString().endsWith(".gguf");
+        return switch (o.to()) {
+            case GGUF -> {
+                if (inGguf) {
+                    throw new SlimqException(Failure.UNSUPPORTED, "GGUF to GGUF is not supported; convert to safetensors first");
+                }
+                if (!out.getFileName().toString().endsWith(".gguf")) {
+                    throw new SlimqException(Failure.USAGE, "a GGUF output is one file whose name ends in .gguf, got " + out);
+                }
+                yield toGguf(in, out, o);
+            }
+            case SAFETENSORS -> inGguf ? ggufToSafetensors(in, out, o) : recast(in, out, o);
+        };
+    }
+
+    // ---------------------------------------------------------------- safetensors -> GGUF
+
+    private record Job(TensorInfo hf, String name, GgmlType type, int permuteHeads) {
+    }
+
+    static Result toGguf(Path in, Path out, Options o) {
+        GgmlType requested = o.type().orElse(GgmlType.F16);
+        try (Checkpoint ck = Checkpoint.open(in); WorkPool pool = new WorkPool(o.threads())) {
+            JsonNode config = ck.configJson().orElseThrow(() -> new SlimqException(Failure.BAD_INPUT, in + " has no config.json; GGUF needs the model's hyperparameters"));
+            GgufArch arch = GgufArch.of(config);
+            Path tokPath = in.resolve("tokenizer.json");
+            if (!Files.isRegularFile(tokPath)) {
+                throw new SlimqException(Failure.BAD_INPUT, in + " has no tokenizer.json; GGUF embeds the tokenizer");
+            }
+            JsonNode tok = readJson(tokPath);
+            List<Job> jobs = new ArrayList<>();
+            for (TensorInfo t : ck.tensors()) {
+                Optional<String> name = arch.ggufName(t.name());
+                if (name.isEmpty()) {
+                    continue;
+                }
+                if (!t.dtype().isFloat() || !FloatCodec.isDecodable(t.dtype()) || t.rank() > 4 || t.rank() == 0) {
+                    throw new SlimqException(Failure.UNSUPPORTED, "tensor '" + Text.oneLine(t.name()) + "' (" + t.dtype().wireName() + ", rank " + t.rank()
+                            + ") cannot go into GGUF: float tensors of 1 to 4 dims only");
+                }
+                jobs.add(new Job(t, name.get(), typeFor(name.get(), t, requested), arch.permuteHeads(t.name(), config)));
+            }
+            Map<String, GgufValue> kv = new LinkedHashMap<>();
+            kv.put("general.architecture", GgufValue.string(arch.ggufName()));
+            kv.put("general.name", GgufValue.string(config.path("_name_or_path").asText(in.toAbsolutePath().getFileName().toString())));
+            kv.putAll(arch.hparams(config));
+            kv.put("general.file_type", GgufValue.u32(fileType(requested)));
+            kv.put("general.quantization_version", GgufValue.u32(2));
+            if (arch == GgufArch.BERT) {
+                poolingType(in).ifPresent(p -> kv.put("bert.pooling_type", GgufValue.u32(p)));
+            }
+            kv.putAll(GgufTokenizer.metadata(tok, config, arch));
+            List<GgufWriter.Planned> plan = jobs.stream().map(j -> new GgufWriter.Planned(j.name(), j.hf().shape(), j.type())).toList();
+            long bytes = 0;
+            try (GgufWriter w = GgufWriter.create(out, kv, plan)) {
+                for (Job j : jobs) {
+                    ByteBuffer data = encode(ck, j, pool);
+                    bytes += data.remaining();
+                    w.write(j.name(), data);
+                }
+                w.commit();
+            }
+            return new Result(in.toString(), out.toString(), "safetensors", "gguf", requested.cliName(), jobs.size(), bytes);
+        }
+    }
+
+    /** The converter's per-tensor type rule; see the class comment. */
+    static GgmlType typeFor(String ggufName, TensorInfo t, GgmlType requested) {
+        if (t.rank() <= 1 || ggufName.endsWith("_norm.weight") || ggufName.startsWith("position_embd.") || ggufName.startsWith("token_types.")) {
+            return GgmlType.F32;
+        }
+        GgmlType type = requested;
+        if ((type == GgmlType.Q4_0 || type == GgmlType.Q4_1) && ggufName.equals("output.weight")) {
+            type = GgmlType.Q8_0;
+        }
+        if (t.cols() % type.blockSize() != 0) {
+            type = GgmlType.F16;
+        }
+        return type;
+    }
+
+    /** llama.h {@code llama_ftype}: ALL_F32 0, MOSTLY_F16 1, Q4_0 2, Q4_1 3, Q8_0 7, BF16 32. */
+    static int fileType(GgmlType t) {
+        return switch (t) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case Q4_0 -> 2;
+            case Q4_1 -> 3;
+            case Q8_0 -> 7;
+            case BF16 -> 32;
+            default -> throw new IllegalArgumentException(t.name());
+        };
+    }
+
+    /** sentence-transformers' {@code 1_Pooling/config.json}: llama.cpp pooling types MEAN 1, CLS 2. */
+    static Optional<Integer> poolingType(Path in) {
+        Path p = in.resolve("1_Pooling").resolve("config.json");
+        if (!Files.isRegularFile(p)) {
+            return Optional.empty();
+        }
+        JsonNode n = readJson(p);
+        if (n.path("pooling_mode_cls_token").asBoolean(false)) {
+            return Optional.of(2);
+        }
+        if (n.path("pooling_mode_mean_tokens").asBoolean(false)) {
+            return Optional.of(1);
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * One tensor's GGUF bytes, computed in row blocks on the pool (each block reads its rows from the
+     * mapped input, in ggml row order when the rows are permuted, and encodes them into its slice).
+     */
+    private static ByteBuffer encode(Checkpoint ck, Job j, WorkPool pool) {
+        TensorInfo t = j.hf();
+        long n = t.elementCount();
+        int cols = (int) t.cols();
+        long rows = n / cols;
+        long size = j.type().byteSize(n);
+        ByteBuffer buf = ByteBuffer.allocateDirect(Math.toIntExact(size));
+        MemorySegment dst = MemorySegment.ofBuffer(buf);
+        long rowBytes = j.type().byteSize(cols);
+        int rowsPerBlock = (int) Math.max(1, Math.min(rows, (1 << 18) / Math.max(1, cols)));
+        int blocks = Math.toIntExact((rows + rowsPerBlock - 1) / rowsPerBlock);
+        int heads = j.permuteHeads();
+        int d = heads > 0 ? (int) (rows / heads) : 0;
+        if (heads > 0 && (rows % heads != 0 || d % 2 != 0)) {
+            throw new SlimqException(Failure.BAD_INPUT, "tensor '" + t.name() + "': " + rows + " rows cannot be split into " + heads + " heads of even size");
+        }
+        try (TensorView v = ck.map(t.name())) {
+            pool.map(blocks, b -> {
+                long r0 = (long) b * rowsPerBlock;
+                int nr = (int) Math.min(rowsPerBlock, rows - r0);
+                float[] x = new float[nr * cols];
+                for (int r = 0; r < nr; r++) {
+                    long g = r0 + r;
+                    long src = g;
+                    if (heads > 0) {
+                        long h = g / d;
+                        int within = (int) (g % d);
+                        src = h * d + (long) (within % 2) * (d / 2) + within / 2;
+                    }
+                    v.readFloats(src * cols, x, r * cols, cols);
+                }
+                GgmlBlocks.encode(j.type(), x, 0, x.length, dst, r0 * rowBytes);
+                return null;
+            });
+        }
+        return buf;
+    }
+
+    // ---------------------------------------------------------------- GGUF -> safetensors
+
+    static Result ggufToSafetensors(Path in, Path out, Options o) {
+        try (GgufFile g = GgufFile.open(in)) {
+            String archName = g.get("general.architecture").map(v -> v.value() instanceof String s ? s : "").orElse("");
+            GgufArch arch = GgufArch.ofGguf(archName);
+            ObjectNode config = configFrom(g, arch);
+            int heads = config.path("num_attention_heads").asInt();
+            int kvHeads = config.path("num_key_value_heads").asInt(heads);
+            List<TensorInfo> infos = new ArrayList<>();
+            Map<String, GgufTensorInfo> source = new LinkedHashMap<>();
+            for (GgufTensorInfo t : g.tensors()) {
+                String hf = arch.hfName(t.name());
+                DType d = o.dtype().orElse(switch (t.type()) {
+                    case F16 -> DType.F16;
+                    case BF16 -> DType.BF16;
+                    default -> DType.F32;
+                });
+                infos.add(TensorInfo.planned(hf, d, t.shape()));
+                source.put(hf, t);
+            }
+            o.dtype().ifPresent(d -> config.put("torch_dtype", torchDtype(d)));
+            long bytes = 0;
+            try (CheckpointWriter w = CheckpointWriter.create(out, infos, Map.of("format", "pt"), o.maxShardBytes(), null)) {
+                w.putFile("config.json", Json.python(config));
+                for (TensorInfo info : infos) {
+                    GgufTensorInfo t = source.get(info.name());
+                    float[] x = g.readFloats(t);
+                    int ph = arch.permutesQk() ? (info.name().contains("self_attn.q_proj.") ? heads : info.name().contains("self_attn.k_proj.") ? kvHeads : 0) : 0;
+                    if (ph > 0) {
+                        long[] s = t.shape();
+                        x = GgufArch.permuteRows(x, s[0], (int) (x.length / s[0]), ph, true);
+                    }
+                    cast(x, info.dtype(), o.saturate(), info.name());
+                    try (SafetensorsWriter.TensorSink sink = w.open(info.name())) {
+                        sink.writeFloats(x, 0, x.length);
+                    }
+                    bytes += info.byteCount();
+                }
+                w.commit();
+            }
+            return new Result(in.toString(), out.toString(), "gguf", "safetensors", o.dtype().map(DType::wireName).orElse("as stored"), infos.size(), bytes);
+        }
+    }
+
+    private static String torchDtype(DType d) {
+        return switch (d) {
+            case F32 -> "float32";
+            case F16 -> "float16";
+            case BF16 -> "bfloat16";
+            default -> "float8_e4m3fn";
+        };
+    }
+
+    /** config.json from GGUF metadata (the keys {@link GgufArch#hparams} writes, read back). */
+    static ObjectNode configFrom(GgufFile g, GgufArch arch) {
+        String p = arch.ggufName() + ".";
+        ObjectNode c = Json.MAPPER.createObjectNode();
+        ArrayNode archs = c.putArray("architectures");
+        int hidden = Math.toIntExact(count(g, p + "embedding_length"));
+        int heads = Math.toIntExact(count(g, p + "attention.head_count"));
+        long vocab = g.get("tokenizer.ggml.tokens").map(v -> (long) v.asList().size())
+                .orElseGet(() -> g.get(p + "vocab_size").map(GgufValue::asLong).orElse(0L));
+        if (arch == GgufArch.BERT) {
+            archs.add("BertModel");
+            c.put("model_type", "bert");
+            c.put("hidden_act", "gelu");
+            c.put("layer_norm_eps", num(g, p + "attention.layer_norm_epsilon"));
+            c.put("type_vocab_size", g.get("tokenizer.ggml.token_type_count").map(GgufValue::asLong).orElse(2L));
+            g.get("tokenizer.ggml.padding_token_id").ifPresent(v -> c.put("pad_token_id", v.asLong()));
+            c.put("position_embedding_type", "absolute");
+        } else {
+            archs.add(arch == GgufArch.LLAMA ? "LlamaForCausalLM" : "Qwen2ForCausalLM");
+            c.put("model_type", arch.ggufName());
+            c.put("hidden_act", "silu");
+            c.put("num_key_value_heads", g.get(p + "attention.head_count_kv").map(GgufValue::asLong).orElse((long) heads));
+            c.put("rms_norm_eps", num(g, p + "attention.layer_norm_rms_epsilon"));
+            c.put("rope_theta", g.get(p + "rope.freq_base").map(GgufValue::asDouble).orElse(10000.0));
+            c.put("head_dim", g.get(p + "rope.dimension_count").map(GgufValue::asLong).orElse((long) hidden / heads));
+            c.put("tie_word_embeddings", g.tensor("output.weight").isEmpty());
+            g.get("tokenizer.ggml.bos_token_id").ifPresent(v -> c.put("bos_token_id", v.asLong()));
+            g.get("tokenizer.ggml.eos_token_id").ifPresent(v -> c.put("eos_token_id", v.asLong()));
+        }
+        c.put("hidden_size", hidden);
+        c.put("intermediate_size", count(g, p + "feed_forward_length"));
+        c.put("max_position_embeddings", count(g, p + "context_length"));
+        c.put("num_attention_heads", heads);
+        c.put("num_hidden_layers", count(g, p + "block_count"));
+        c.put("vocab_size", vocab);
+        return c;
+    }
+
+    /** An integer-valued key (counts, lengths) as a whole number, as config.json must hold it. */
+    private static long count(GgufFile g, String key) {
+        double v = num(g, key);
+        if (v != Math.rint(v) || v < 0) {
+            throw new SlimqException(Failure.BAD_INPUT, g.path() + ": GGUF metadata key '" + key + "' is not a whole number");
+        }
+        return (long) v;
+    }
+
+    private static double num(GgufFile g, String key) {
+        GgufValue v = g.get(key).orElseThrow(() -> new SlimqException(Failure.BAD_INPUT, g.path() + ": GGUF metadata key '" + key + "' is missing"));
+        try {
+            return v.asDouble();
+        } catch (IllegalStateException e) {
+            throw new SlimqException(Failure.BAD_INPUT, g.path() + ": GGUF metadata key '" + key + "' is not a number");
+        }
+    }
+
+    // ---------------------------------------------------------------- safetensors -> safetensors
+
+    static Result recast(Path in, Path out, Options o) {
+        try (Checkpoint ck = Checkpoint.open(in)) {
+            List<TensorInfo> infos = new ArrayList<>();
+            for (TensorInfo t : ck.tensors()) {
+                DType d = o.dtype().filter(x -> t.dtype().isFloat() && FloatCodec.isEncodable(t.dtype())).orElse(t.dtype());
+                infos.add(TensorInfo.planned(t.name(), d, t.shape()));
+            }
+            long bytes = 0;
+            try (CheckpointWriter w = CheckpointWriter.create(out, infos, ck.metadata(), o.maxShardBytes(), ck)) {
+                if (o.dtype().isPresent() && ck.configJson().isPresent() && ck.configJson().get().has("torch_dtype")) {
+                    ObjectNode c = (ObjectNode) ck.configJson().get();
+                    c.put("torch_dtype", torchDtype(o.dtype().get()));
+                    w.putFile("config.json", Json.python(c));
+                }
+                for (TensorInfo info : infos) {
+                    TensorInfo src = ck.tensor(info.name());
+                    try (TensorView v = ck.map(info.name()); SafetensorsWriter.TensorSink sink = w.open(info.name())) {
+                        if (info.dtype() == src.dtype()) {
+                            sink.write(v.segment());
+                        } else {
+                            long n = src.elementCount();
+                            float[] x = new float[(int) Math.min(n, 1 << 20)];
+                            for (long k = 0; k < n; k += x.length) {
+                                int len = (int) Math.min(x.length, n - k);
+                                v.readFloats(k, x, 0, len);
+                                cast(x, len, info.dtype(), o.saturate(), info.name());
+                                sink.writeFloats(x, 0, len);
+                            }
+                        }
+                    }
+                    bytes += info.byteCount();
+                }
+                w.commit();
+            }
+            return new Result(in.toString(), out.toString(), "safetensors", "safetensors", o.dtype().map(DType::wireName).orElse("as stored"), infos.size(), bytes);
+        }
+    }
+
+    static void cast(float[] x, DType d, boolean saturate, String name) {
+        cast(x, x.length, d, saturate, name);
+    }
+
+    /**
+     * Checks (or, with {@code saturate}, clamps) values that would overflow {@code d}: a finite value
+     * at or beyond the largest finite value plus half an ulp, where round-to-nearest-even leaves the
+     * finite range (F16: 65520; F8_E4M3: 464, that format having no infinity; BF16: F32's range
+     * minus half a BF16 ulp).
+     */
+    static void cast(float[] x, int len, DType d, boolean saturate, String name) {
+        float max;
+        float limit;
+        switch (d) {
+            case F16 -> {
+                max = 65504f;
+                limit = 65520f;
+            }
+            case F8_E4M3 -> {
+                max = 448f;
+                limit = 464f;
+            }
+            case BF16 -> {
+                max = Float.intBitsToFloat(0x7F7F0000);
+                limit = Float.intBitsToFloat(0x7F7F8000);
+            }
+            default -> {
+                return;
+            }
+        }
+        for (int i = 0; i < len; i++) {
+            float v = x[i];
+            if (Float.isFinite(v) && Math.abs(v) >= limit) {
+                if (!saturate) {
+                    throw new SlimqException(Failure.BAD_INPUT, "tensor '" + Text.oneLine(name) + "' has value " + v + ", beyond the range of "
+                            + d.wireName() + " (largest " + max + "); pass --saturate to clamp");
+                }
+                x[i] = Math.copySign(max, v);
+            }
+        }
+    }
+
+    private static JsonNode readJson(Path p) {
+        try {
+            return Json.MAPPER.readTree(p.toFile());
+        } catch (IOException e) {
+            if (e instanceof com.fasterxml.jackson.core.JsonProcessingException j) {
+                throw new SlimqException(Failure.BAD_INPUT, p + " is not valid JSON: " + Text.oneLine(j.getOriginalMessage()));
+            }
+            throw IoFailures.wrap("read", p, e);
+        }
+    }
+}
