@@ -39,8 +39,8 @@ public enum Target {
         String who = "--target " + cliName;
         switch (this) {
             case LLAMA_CPP -> {
-                return Optional.of(who + " needs GGUF output (Q4_0/Q4_1/Q8_0 blocks), which arrives with the convert module;"
-                        + " write --format slimq or compressed-tensors for now");
+                return Optional.of(who + " loads GGUF, which quantize cannot write yet; use 'slimq convert IN OUT.gguf --to gguf"
+                        + " --type q4_0' (or q4_1, q8_0) on the float checkpoint");
             }
             case VLLM, TRANSFORMERS -> {
                 if (!format.equals("compressed-tensors") && !format.equals("gptq")) {
