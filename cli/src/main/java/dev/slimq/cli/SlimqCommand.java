@@ -14,7 +14,8 @@ import picocli.CommandLine.Spec;
             "4 unsupported model or options, 5 I/O error, 6 device unavailable,",
             "7 quality check failed."},
         subcommands = {InspectCommand.class, QuantizeCommand.class, DequantizeCommand.class, ValidateCommand.class,
-            BenchCommand.class, DevicesCommand.class, ConvertCommand.class, ReduceTokensCommand.class, SynthCommand.class,
+            BenchCommand.class, DevicesCommand.class, ConvertCommand.class, PruneCommand.class, ReduceTokensCommand.class,
+            SynthCommand.class,
             CommandLine.HelpCommand.class})
 public final class SlimqCommand implements Runnable {
     private final ProgressRenderer.Mode progressMode;

@@ -308,6 +308,21 @@ class CliTest {
         assertOneLineError(r);
     }
 
+    @Test
+    void pruneWritesAConfigConsistentCheckpoint() throws IOException {
+        Path out = tmp.resolve("pruned");
+        Run r = run("prune", llama.toString(), out.toString(), "--ratio", "0.25", "--units", "mlp", "--multiple-of", "16", "--json");
+        assertEquals(0, r.code(), r.err());
+        Run i = run("inspect", out.toString(), "--json");
+        assertEquals(0, i.code(), i.err());
+        int width = i.json().get("model").get("intermediate_size").asInt();
+        assertTrue(width < 192 && width % 16 == 0, "intermediate " + width);
+        Run q = run("quantize", out.toString(), tmp.resolve("pq").toString(), "--group-size", "16", "-q");
+        assertEquals(0, q.code(), q.err());
+        assertEquals(ExitCode.UNSUPPORTED.code(), run("prune", llama.toString(), tmp.resolve("x").toString(), "--ratio", "0.2", "--layout", "deci").code());
+        assertEquals(ExitCode.USAGE.code(), run("prune", llama.toString(), out.toString(), "--ratio", "0.2").code());
+    }
+
     private static void assertOneLineError(Run r) {
         String err = r.err().strip();
         assertTrue(err.startsWith("slimq: error: "), err);

@@ -1,5 +1,5 @@
 /**
- * Structural pruning (Adapt-Pruner, issue 6: not yet implemented), token reduction
- * ({@code tokens}: {@code slimq reduce-tokens}) and vocabulary trimming (issue 7, not yet implemented).
+ * Structural pruning ({@code structure}: {@code slimq prune}, data-free Adapt-Pruner allocation),
+ * token reduction ({@code tokens}: {@code slimq reduce-tokens}) and, later, vocabulary trimming.
  */
 package dev.slimq.prune;

@@ -1,0 +1,90 @@
+package dev.slimq.cli;
+
+import dev.slimq.core.Failure;
+import dev.slimq.core.SlimqException;
+import dev.slimq.prune.structure.Importance;
+import dev.slimq.prune.structure.PruneLayout;
+import dev.slimq.prune.structure.PruneOptions;
+import dev.slimq.prune.structure.PruneReport;
+import dev.slimq.prune.structure.PruneService;
+import dev.slimq.prune.structure.UnitSelection;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code slimq prune}: data-free structural pruning (Adapt-Pruner layer-adaptive widths). */
+@Command(name = "prune", mixinStandardHelpOptions = true,
+        header = "Remove whole MLP neurons and attention KV groups (data-free, Adapt-Pruner allocation).")
+final class PruneCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    RunOptions run;
+
+    @Parameters(index = "0", paramLabel = "IN", description = "Checkpoint directory (llama family or bert family, unquantized).")
+    Path in;
+
+    @Parameters(index = "1", paramLabel = "OUT", description = "Output directory (a .safetensors file only with --layout mask).")
+    Path out;
+
+    @Option(names = "--ratio", required = true, paramLabel = "R", description = "Fraction of the selected units' parameters to remove, in (0, 1).")
+    double ratio;
+
+    @Option(names = "--units", paramLabel = "U", defaultValue = "all", description = "mlp, attention or all (default: ${DEFAULT-VALUE}).")
+    String units;
+
+    @Option(names = "--layout", paramLabel = "L", defaultValue = "uniform",
+            description = "uniform (same widths in every layer, stock config) or mask (pruned units zeroed, shapes kept) (default: ${DEFAULT-VALUE}).")
+    String layout;
+
+    @Option(names = "--importance", paramLabel = "I", defaultValue = "l2", description = "Unit score: l1 or l2 weight magnitude (default: ${DEFAULT-VALUE}).")
+    String importance;
+
+    @Option(names = "--amplitude", paramLabel = "A", defaultValue = "0.02",
+            description = "Adapt-Pruner amplitude: per-layer sparsity = base - A * layer importance (default: ${DEFAULT-VALUE}).")
+    double amplitude;
+
+    @Option(names = "--multiple-of", paramLabel = "N", defaultValue = "1", description = "Keep MLP widths at multiples of N, e.g. 8 or 64 for kernels (default: ${DEFAULT-VALUE}).")
+    int multipleOf;
+
+    @Option(names = "--force", description = "Replace OUT if it exists.")
+    boolean force;
+
+    @Override
+    public Integer call() {
+        if (Double.isNaN(ratio)) {
+            throw new SlimqException(Failure.USAGE, "--ratio must be a number");
+        }
+        PruneOptions o = new PruneOptions(ratio, UnitSelection.fromName(units), PruneLayout.fromName(layout),
+                Importance.fromName(importance), amplitude, multipleOf, force, run.threadCount());
+        PruneReport r = PruneService.run(in, out, o).report();
+        PrintWriter w = spec.commandLine().getOut();
+        if (run.json) {
+            JsonOutput.print(w, r);
+            return ExitCode.OK.code();
+        }
+        w.printf(Locale.ROOT, "pruned %s -> %s (%s layout, %s units, %s importance)%n", in, out, r.layout(), r.units(), r.importance());
+        w.printf(Locale.ROOT, "removed %d of %d selected parameters: %.4f (asked %.4f); model %d -> %d parameters%n",
+                r.removedParameters(), r.selectedParameters(), r.achievedRatio(), r.ratio(), r.parametersBefore(), r.parametersAfter());
+        for (PruneReport.Layer l : r.layers()) {
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "  layer %3d  importance %+.3f  sparsity %.3f", l.layer(), l.importance(), l.sparsity()));
+            if (l.mlpNeurons() != null) {
+                sb.append(String.format(Locale.ROOT, "  mlp %d/%d", l.mlpNeuronsKept(), l.mlpNeurons()));
+            }
+            if (l.attentionUnits() != null) {
+                sb.append(String.format(Locale.ROOT, "  attention groups %d/%d (query heads %d)", l.attentionUnitsKept(), l.attentionUnits(), l.queryHeadsKept()));
+            }
+            w.println(sb);
+        }
+        w.flush();
+        return ExitCode.OK.code();
+    }
+}

@@ -1,0 +1,60 @@
+package dev.slimq.prune.structure;
+
+import java.util.Objects;
+
+/**
+ * What {@code slimq prune} was asked for.
+ *
+ * @param ratio fraction of the selected units' parameters to remove, in (0, 1)
+ * @param units which unit kinds are pruned
+ * @param layout how the result is written
+ * @param importance unit score
+ * @param amplitude Adapt-Pruner's A (default 0.02), the spread of per-layer sparsity around the base
+ * @param multipleOf MLP widths are kept at multiples of this (1 by default; 8 or 64 suit GEMM kernels)
+ * @param force replace an existing output
+ * @param threads worker threads for scoring
+ */
+public record PruneOptions(double ratio, UnitSelection units, PruneLayout layout, Importance importance,
+        double amplitude, int multipleOf, boolean force, int threads) {
+
+    public static final double DEFAULT_AMPLITUDE = 0.02;
+
+    public PruneOptions {
+        Objects.requireNonNull(units);
+        Objects.requireNonNull(layout);
+        Objects.requireNonNull(importance);
+    }
+
+    /** Defaults for everything but the ratio: all units, uniform, l2, A = 0.02, multiple of 1, one thread. */
+    public static PruneOptions of(double ratio) {
+        return new PruneOptions(ratio, UnitSelection.ALL, PruneLayout.UNIFORM, Importance.L2, DEFAULT_AMPLITUDE, 1, false, 1);
+    }
+
+    public PruneOptions withUnits(UnitSelection u) {
+        return new PruneOptions(ratio, u, layout, importance, amplitude, multipleOf, force, threads);
+    }
+
+    public PruneOptions withLayout(PruneLayout l) {
+        return new PruneOptions(ratio, units, l, importance, amplitude, multipleOf, force, threads);
+    }
+
+    public PruneOptions withImportance(Importance i) {
+        return new PruneOptions(ratio, units, layout, i, amplitude, multipleOf, force, threads);
+    }
+
+    public PruneOptions withAmplitude(double a) {
+        return new PruneOptions(ratio, units, layout, importance, a, multipleOf, force, threads);
+    }
+
+    public PruneOptions withMultipleOf(int m) {
+        return new PruneOptions(ratio, units, layout, importance, amplitude, m, force, threads);
+    }
+
+    public PruneOptions withForce(boolean f) {
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, f, threads);
+    }
+
+    public PruneOptions withThreads(int t) {
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, t);
+    }
+}
