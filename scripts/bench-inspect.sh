@@ -14,7 +14,7 @@ if [[ ! -d "$dir" ]]; then
   echo "bench: generating $dir" >&2
   t0=$(date +%s.%N)
   ./slimq synth "$dir" --arch llama --size "$size" --max-shard-size 2GB --quiet
-  echo "bench: generated in $(echo "$(date +%s.%N) - $t0" | bc) s" >&2
+  echo "bench: generated in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }') s" >&2
 fi
 # Warm the page cache once so the number measures slimq, not the disk.
 cat "$dir"/*.safetensors > /dev/null

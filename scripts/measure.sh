@@ -23,5 +23,5 @@ rc=$?
 set -e
 t1=$(date +%s.%N)
 printf 'measure: rc %d, wall %.2f s, peak RssAnon %d MiB, peak RssFile %d MiB, peak VmRSS %d MiB\n' "$rc" \
-  "$(echo "$t1 - $t0" | bc)" $((peak_anon / 1024)) $((peak_file / 1024)) $((peak_rss / 1024)) >&2
+  "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" $((peak_anon / 1024)) $((peak_file / 1024)) $((peak_rss / 1024)) >&2
 exit "$rc"

@@ -57,7 +57,7 @@ chmod +x "$out/run.sh"
 } > "$out/BUNDLE.txt"
 
 size=$(du -sb "$out" | cut -f1)
-printf 'build-bundle: %s, %.1f MiB\n' "$out" "$(echo "$size / 1048576" | bc -l)" >&2
+printf 'build-bundle: %s, %.1f MiB\n' "$out" "$(awk -v s="$size" 'BEGIN { print s / 1048576 }')" >&2
 if (( size > limit )); then
   echo "build-bundle: the bundle is $size bytes, over the 60 MiB limit" >&2
   exit 1
