@@ -1,6 +1,7 @@
 package dev.slimq.cli;
 
 import dev.slimq.convert.ConvertService;
+import dev.slimq.convert.gguf.BlockQuant;
 import dev.slimq.convert.gguf.GgmlType;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
@@ -39,6 +40,11 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--type", paramLabel = "T", description = "GGUF weight type: f32, f16 (default), bf16, q8_0, q4_0, q4_1.")
     String type;
 
+    @Option(names = "--method", paramLabel = "M", defaultValue = "llama.cpp",
+            description = "How q4_0, q4_1 and q8_0 blocks get their scales: llama.cpp (ggml's reference rounding, the default), "
+                    + "or a slimq method: rtn, search, easyquant (range only) or hqq. Same block layout either way.")
+    String method;
+
     @Option(names = "--dtype", paramLabel = "D", description = "Safetensors float dtype: f32, f16, bf16, f8_e4m3 (default: keep).")
     String dtype;
 
@@ -64,7 +70,7 @@ final class ConvertCommand implements Callable<Integer> {
                 .orElseThrow(() -> new SlimqException(Failure.USAGE, "unknown --dtype '" + dtype + "'; use f32, f16, bf16 or f8_e4m3")));
         long shard = maxShardSize == null ? 0 : SynthCommand.parseSize(maxShardSize);
         ConvertService.Result r = ConvertService.run(in, out,
-                new ConvertService.Options(target, t, d, saturate, shard, force, run.threadCount()));
+                new ConvertService.Options(target, t, d, saturate, shard, force, run.threadCount(), BlockQuant.method(method)));
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(o, r);

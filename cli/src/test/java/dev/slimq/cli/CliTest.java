@@ -301,6 +301,12 @@ class CliTest {
             assertEquals(orig.json().get("architecture"), i.json().get("architecture"));
             assertEquals(orig.json().get("layers"), i.json().get("layers"));
         }
+        Path optimized = tmp.resolve("opt.gguf");
+        Path reference = tmp.resolve("ref.gguf");
+        assertEquals(0, run("convert", llama.toString(), optimized.toString(), "--to", "gguf", "--type", "q4_0", "--method", "search").code());
+        assertEquals(0, run("convert", llama.toString(), reference.toString(), "--to", "gguf", "--type", "q4_0").code());
+        assertEquals(Files.size(reference), Files.size(optimized), "slimq-optimized blocks take exactly llama.cpp's bytes");
+        assertEquals(ExitCode.USAGE.code(), run("convert", llama.toString(), tmp.resolve("m.gguf").toString(), "--to", "gguf", "--type", "f16", "--method", "search").code());
         Path bad = tmp.resolve("bad.gguf");
         Files.write(bad, new byte[] {'G', 'G', 'U', 'F', 9, 0, 0, 0});
         Run r = run("convert", bad.toString(), tmp.resolve("x").toString(), "--to", "safetensors");

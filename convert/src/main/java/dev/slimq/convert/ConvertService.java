@@ -3,6 +3,7 @@ package dev.slimq.convert;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.slimq.convert.gguf.BlockQuant;
 import dev.slimq.convert.gguf.GgmlBlocks;
 import dev.slimq.convert.gguf.GgmlType;
 import dev.slimq.convert.gguf.GgufFile;
@@ -25,6 +26,7 @@ import dev.slimq.core.tensor.DType;
 import dev.slimq.core.tensor.FloatCodec;
 import dev.slimq.core.tensor.TensorInfo;
 import dev.slimq.core.tensor.TensorView;
+import dev.slimq.quantize.method.Quantizer;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -61,8 +63,16 @@ public final class ConvertService {
      *                      dtype (GGUF quantized tensors become F32)
      * @param saturate      clamp values beyond the target dtype's range instead of failing
      * @param maxShardBytes shard limit for safetensors outputs, 0 for one file
+     * @param method        slimq method that fills Q4_0/Q4_1/Q8_0 blocks ({@link BlockQuant}); empty
+     *                      for ggml's reference rounding (llama.cpp's bytes)
      */
-    public record Options(Target to, Optional<GgmlType> type, Optional<DType> dtype, boolean saturate, long maxShardBytes, boolean force, int threads) {
+    public record Options(Target to, Optional<GgmlType> type, Optional<DType> dtype, boolean saturate, long maxShardBytes, boolean force, int threads,
+            Optional<Quantizer> method) {
+        /** Options with ggml's reference rounding. */
+        public Options(Target to, Optional<GgmlType> type, Optional<DType> dtype, boolean saturate, long maxShardBytes, boolean force, int threads) {
+            this(to, type, dtype, saturate, maxShardBytes, force, threads, Optional.empty());
+        }
+
         public Options {
             if (type.isPresent() && to != Target.GGUF) {
                 throw new SlimqException(Failure.USAGE, "--type applies to --to gguf; use --dtype for safetensors outputs");
@@ -75,6 +85,10 @@ public final class ConvertService {
                     throw new SlimqException(Failure.USAGE, "--dtype must be f32, f16, bf16 or f8_e4m3, not " + d.wireName().toLowerCase(Locale.ROOT));
                 }
             });
+            if (method.isPresent() && (type.isEmpty() || !BlockQuant.supports(type.get()))) {
+                throw new SlimqException(Failure.USAGE, "--method " + method.get().methodName()
+                        + " applies to --to gguf --type q4_0, q4_1 or q8_0; other types have no scales to optimize");
+            }
             type.ifPresent(t -> {
                 if (t == GgmlType.Q4_K || t == GgmlType.Q6_K) {
                     throw new SlimqException(Failure.UNSUPPORTED, "slimq reads " + t.cliName() + " but does not write it; use f32, f16, bf16, q8_0, q4_0 or q4_1");
@@ -145,13 +159,14 @@ public final class ConvertService {
             long bytes = 0;
             try (GgufWriter w = GgufWriter.create(out, kv, plan)) {
                 for (Job j : jobs) {
-                    ByteBuffer data = encode(ck, j, pool);
+                    ByteBuffer data = encode(ck, j, pool, o.method());
                     bytes += data.remaining();
                     w.write(j.name(), data);
                 }
                 w.commit();
             }
-            return new Result(in.toString(), out.toString(), "safetensors", "gguf", requested.cliName(), jobs.size(), bytes);
+            String type = o.method().map(m -> requested.cliName() + " (" + m.methodName() + ")").orElse(requested.cliName());
+            return new Result(in.toString(), out.toString(), "safetensors", "gguf", type, jobs.size(), bytes);
         }
     }
 
@@ -203,7 +218,7 @@ public final class ConvertService {
      * One tensor's GGUF bytes, computed in row blocks on the pool (each block reads its rows from the
      * mapped input, in ggml row order when the rows are permuted, and encodes them into its slice).
      */
-    private static ByteBuffer encode(Checkpoint ck, Job j, WorkPool pool) {
+    private static ByteBuffer encode(Checkpoint ck, Job j, WorkPool pool, Optional<Quantizer> method) {
         TensorInfo t = j.hf();
         long n = t.elementCount();
         int cols = (int) t.cols();
@@ -234,7 +249,11 @@ public final class ConvertService {
                     }
                     v.readFloats(src * cols, x, r * cols, cols);
                 }
-                GgmlBlocks.encode(j.type(), x, 0, x.length, dst, r0 * rowBytes);
+                if (method.isPresent() && BlockQuant.supports(j.type())) {
+                    BlockQuant.encode(j.type(), method.get(), t.name(), x, nr, cols, dst, r0 * rowBytes);
+                } else {
+                    GgmlBlocks.encode(j.type(), x, 0, x.length, dst, r0 * rowBytes);
+                }
                 return null;
             });
         }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.slimq.convert.gguf.BlockQuant;
 import dev.slimq.convert.gguf.GgmlType;
 import dev.slimq.convert.gguf.GgufFile;
 import dev.slimq.convert.gguf.GgufTensorInfo;
@@ -250,5 +251,53 @@ class ConvertServiceTest {
         assertEquals(Failure.UNSUPPORTED, e.failure());
         assertEquals(Failure.USAGE, assertThrows(SlimqException.class, () -> ConvertService.run(in, dir.resolve("x.bin"), toGguf(GgmlType.F16))).failure());
         assertTrue(Files.notExists(dir.resolve("x.gguf")));
+    }
+
+    /**
+     * {@code --method search} fills the Q4_0/Q8_0 blocks with slimq's result (exactly, per tensor, in
+     * ggml row order), leaves non-quantized tensors and metadata as the reference path writes them, and
+     * needs a block type.
+     */
+    @Test
+    void slimqMethodFillsTheBlocks() {
+        Path in = dir.resolve("llama");
+        SynthCheckpoint.write(SynthSpec.tinyLlama(), in);
+        for (GgmlType t : List.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_1)) {
+            Path ref = dir.resolve("ref-" + t.cliName() + ".gguf");
+            Path opt = dir.resolve("opt-" + t.cliName() + ".gguf");
+            ConvertService.run(in, ref, toGguf(t));
+            ConvertService.Result r = ConvertService.run(in, opt, new ConvertService.Options(ConvertService.Target.GGUF, Optional.of(t), Optional.empty(),
+                    false, 0, false, 2, BlockQuant.method("search")));
+            assertEquals(t.cliName() + " (search)", r.type());
+            int checked = 0;
+            try (GgufFile a = GgufFile.open(ref); GgufFile b = GgufFile.open(opt); Checkpoint ck = Checkpoint.open(in)) {
+                assertEquals(a.tensors().size(), b.tensors().size());
+                for (GgufTensorInfo ta : a.tensors()) {
+                    GgufTensorInfo tb = b.tensor(ta.name()).orElseThrow();
+                    assertEquals(ta.type(), tb.type(), ta.name());
+                    assertArrayEquals(ta.shape(), tb.shape(), ta.name());
+                    if (!BlockQuant.supports(ta.type())) {
+                        assertArrayEquals(a.readFloats(ta), b.readFloats(tb), ta.name());
+                        continue;
+                    }
+                    if (t != GgmlType.Q4_1 && ta.name().endsWith("ffn_down.weight")) {
+                        TensorInfo hf = ck.tensors().stream().filter(x -> x.name().endsWith("mlp.down_proj.weight")
+                                && x.name().contains(".layers." + ta.name().split("\\.")[1] + ".")).findFirst().orElseThrow();
+                        float[] w = new float[(int) hf.elementCount()];
+                        try (TensorView v = ck.map(hf.name())) {
+                            v.readFloats(0, w, 0, w.length);
+                        }
+                        float[] want = new dev.slimq.quantize.method.Search().quantize("w", w, (int) (w.length / hf.cols()), (int) hf.cols(),
+                                BlockQuant.scheme(ta.type())).dequantize();
+                        assertArrayEquals(want, b.readFloats(tb), ta.name());
+                        checked++;
+                    }
+                }
+            }
+            assertTrue(t == GgmlType.Q4_1 || checked > 0, "no ffn_down checked");
+        }
+        SlimqException e = assertThrows(SlimqException.class, () -> new ConvertService.Options(ConvertService.Target.GGUF, Optional.of(GgmlType.F16),
+                Optional.empty(), false, 0, false, 1, BlockQuant.method("search")));
+        assertEquals(Failure.USAGE, e.failure());
     }
 }

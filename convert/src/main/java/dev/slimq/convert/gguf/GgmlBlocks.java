@@ -135,6 +135,22 @@ public final class GgmlBlocks {
         }
     }
 
+    /**
+     * The Q4_0/Q4_1 nibble packing of 32 codes {@code q[off..off+32)} (each 0..15) into 16 bytes at
+     * {@code at}: byte {@code j} holds code {@code j} in its low nibble and code {@code j + 16} in its
+     * high nibble, as the reference quantizers above write them.
+     */
+    static void packNibbles(int[] q, int off, MemorySegment dst, long at) {
+        for (int j = 0; j < 16; j++) {
+            dst.set(ValueLayout.JAVA_BYTE, at + j, (byte) (q[off + j] & 0xF | (q[off + 16 + j] & 0xF) << 4));
+        }
+    }
+
+    /** Stores an fp16 value (already representable) at {@code at}, little-endian. */
+    static void putHalf(MemorySegment dst, long at, float v) {
+        dst.set(I16, at, Float.floatToFloat16(v));
+    }
+
     /** C's {@code (int8_t)} conversion of a float in range: truncation toward zero. */
     private static int int8(float v) {
         return (byte) (int) v;
