@@ -329,6 +329,21 @@ class CliTest {
         assertEquals(ExitCode.USAGE.code(), run("prune", llama.toString(), out.toString(), "--ratio", "0.2").code());
     }
 
+    @Test
+    void evalComparesAnEncoderWithItsOriginal() throws IOException {
+        Run self = run("eval", bert.toString(), "--reference", bert.toString(), "--json");
+        assertEquals(0, self.code(), self.err());
+        assertEquals(1.0, self.json().get("comparison").get("mean_cos").asDouble(), 1e-6, self.out());
+        Path q = tmp.resolve("bq");
+        assertEquals(0, run("quantize", bert.toString(), q.toString(), "--format", "dequantized", "--bits", "3", "--group-size", "32", "-q").code());
+        Run r = run("eval", q.toString(), "--reference", bert.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        double cos = r.json().get("comparison").get("mean_cos").asDouble();
+        assertTrue(cos < 1.0 && cos > 0.5, "3-bit model cosine " + cos);
+        assertEquals(ExitCode.QUALITY.code(), run("eval", q.toString(), "--reference", bert.toString(), "--min-cosine", "0.99999").code());
+        assertEquals(ExitCode.USAGE.code(), run("eval", bert.toString(), "--pooling", "max").code());
+    }
+
     private static void assertOneLineError(Run r) {
         String err = r.err().strip();
         assertTrue(err.startsWith("slimq: error: "), err);

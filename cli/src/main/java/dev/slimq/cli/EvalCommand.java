@@ -1,0 +1,91 @@
+package dev.slimq.cli;
+
+import dev.slimq.core.Failure;
+import dev.slimq.core.SlimqException;
+import dev.slimq.runtime.bert.Pooling;
+import dev.slimq.runtime.eval.EncoderEval;
+import dev.slimq.runtime.eval.EvalTexts;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code slimq eval}: embeds texts with an encoder and, with {@code --reference}, compares the
+ * embeddings with the original model's, the model-level check of a compressed encoder.
+ */
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Embed texts with a BERT-family encoder and compare with the model it was compressed from.",
+        description = {"Float checkpoints only: dequantize a quantized one first.",
+            "Exit 7 when the mean cosine against --reference is below --min-cosine."})
+final class EvalCommand implements Callable<Integer> {
+    @ParentCommand
+    SlimqCommand parent;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    RunOptions run;
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "Checkpoint to evaluate (directory with config.json and tokenizer.json).")
+    Path model;
+
+    @Option(names = "--reference", paramLabel = "ORIGINAL", description = "The model it was made from: adds the embedding cosine and neighbour agreement.")
+    Path reference;
+
+    @Option(names = {"--texts", "--text"}, paramLabel = "FILE", description = "One sentence or passage per line (default: 30 bundled English texts).")
+    Path texts;
+
+    @Option(names = "--pooling", paramLabel = "P", defaultValue = "mean", description = "mean or cls (default: ${DEFAULT-VALUE}).")
+    String pooling;
+
+    @Option(names = {"--min-cosine", "--min-cos"}, paramLabel = "C", description = "Fail (exit 7) when the mean cosine against --reference is below C.")
+    Double minCosine;
+
+    @Override
+    public Integer call() {
+        Pooling p = Pooling.parse(pooling);
+        if (minCosine != null && reference == null) {
+            throw new SlimqException(Failure.USAGE, "--min-cosine needs --reference");
+        }
+        List<String> lines = texts == null ? EvalTexts.bundled() : EvalTexts.read(texts);
+        EncoderEval.Result r = EncoderEval.run(model, reference, lines, p, run.threadCount());
+        boolean passed = minCosine == null || r.comparison().meanCos() >= minCosine;
+        PrintWriter o = spec.commandLine().getOut();
+        if (run.json) {
+            JsonOutput.print(o, r);
+        } else {
+            print(o, "model", r.model());
+            if (r.reference() != null) {
+                print(o, "reference", r.reference());
+                EncoderEval.Comparison c = r.comparison();
+                o.printf(Locale.ROOT, "cosine (%s pooling): mean %.6f, min %.6f (line %d); top-10 neighbour overlap %.3f%n",
+                        r.pooling(), c.meanCos(), c.minCos(), c.minIndex() + 1, c.top10Overlap());
+            }
+            o.flush();
+        }
+        if (!passed) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.printf(Locale.ROOT, "mean cosine %.6f is below --min-cosine %s%n", r.comparison().meanCos(), minCosine);
+            err.flush();
+            return ExitCode.QUALITY.code();
+        }
+        return ExitCode.OK.code();
+    }
+
+    private static void print(PrintWriter o, String label, EncoderEval.ModelStats s) {
+        o.printf(Locale.ROOT, "%s %s (%s, %d layers, hidden %d): %d texts, %d tokens%s in %.2f s (%.1f ms/text, %.0f tokens/s; load %.2f s)%n",
+                label, s.path(), s.architecture(), s.layers(), s.hidden(), s.texts(), s.tokens(),
+                s.truncated() > 0 ? " (" + s.truncated() + " truncated)" : "", s.seconds(), s.msPerText(), s.tokensPerSecond(),
+                s.loadSeconds());
+    }
+}

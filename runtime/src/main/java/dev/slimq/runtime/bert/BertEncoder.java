@@ -1,0 +1,295 @@
+package dev.slimq.runtime.bert;
+
+import dev.slimq.core.Failure;
+import dev.slimq.core.SlimqException;
+import dev.slimq.core.parallel.WorkPool;
+import dev.slimq.core.tokenizer.Encoding;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The forward pass of a BERT-family encoder (HF {@code BertModel} / {@code RobertaModel} without the
+ * pooler): embeddings (word + position + token type, LayerNorm), then per layer self-attention with
+ * the padding mask, output projection + residual + LayerNorm, GELU MLP + residual + LayerNorm.
+ *
+ * <p><b>Batches are ragged.</b> The sequences of a batch are laid end to end (row {@code offset[b] + i}
+ * is token {@code i} of sequence {@code b}) instead of padded to the longest: the result is the one a
+ * right-padded batch with its attention mask gives, without computing padding rows. Attention runs
+ * per sequence over its own keys, skipping keys whose attention mask is 0, so a sentence's embedding
+ * does not depend on the batch it is in. An {@link Encoding} may still carry padding (mask 0) itself:
+ * such tokens are never attended to and are left out of mean pooling.
+ *
+ * <p><b>Determinism.</b> Work is split into fixed pieces (blocks of {@value #ROWS_PER_PIECE} rows for
+ * linears and norms, one (sequence, head) pair for attention) whose boundaries do not depend on the
+ * thread count, and every output element is computed by one fixed sequence of operations
+ * ({@link LinearKernel}), so results are bit-identical for any number of threads.
+ *
+ * <p>Numerics: float storage and float matrix products; LayerNorm statistics and pooling sums in
+ * double (cheap, one pass per row); softmax in float after subtracting the row maximum; GELU in the
+ * exact erf form HF's {@code "gelu"} uses. Instances are immutable and may be shared across threads.
+ */
+public final class BertEncoder {
+    /** Rows per linear/norm work piece: big enough that a piece streams each weight row once for many rows. */
+    static final int ROWS_PER_PIECE = 32;
+
+    private final BertWeights w;
+    private final WorkPool pool;
+    private final LinearKernel kernel;
+
+    public BertEncoder(BertWeights weights, WorkPool pool, LinearKernel kernel) {
+        this.w = Objects.requireNonNull(weights);
+        this.pool = Objects.requireNonNull(pool);
+        this.kernel = Objects.requireNonNull(kernel);
+    }
+
+    public BertWeights weights() {
+        return w;
+    }
+
+    /** One L2-normalized embedding per encoding, in order. */
+    public float[][] embed(List<Encoding> batch, Pooling pooling) {
+        int[] offsets = offsets(batch);
+        float[] x = hiddenStates(batch, offsets);
+        int h = w.hidden();
+        float[][] out = new float[batch.size()][];
+        for (int b = 0; b < batch.size(); b++) {
+            int[] mask = batch.get(b).attentionMask();
+            double[] acc = new double[h];
+            int off = offsets[b];
+            if (pooling == Pooling.CLS) {
+                for (int j = 0; j < h; j++) {
+                    acc[j] = x[off * h + j];
+                }
+            } else {
+                int count = 0;
+                for (int i = 0; i < mask.length; i++) {
+                    if (mask[i] != 0) {
+                        count++;
+                        int row = (off + i) * h;
+                        for (int j = 0; j < h; j++) {
+                            acc[j] += x[row + j];
+                        }
+                    }
+                }
+                for (int j = 0; j < h; j++) {
+                    acc[j] /= Math.max(count, 1);
+                }
+            }
+            double norm = 0;
+            for (double v : acc) {
+                norm += v * v;
+            }
+            norm = Math.sqrt(norm);
+            float[] e = new float[h];
+            for (int j = 0; j < h; j++) {
+                e[j] = norm == 0 ? 0f : (float) (acc[j] / norm);
+            }
+            out[b] = e;
+        }
+        return out;
+    }
+
+    /**
+     * The final hidden states of a batch, {@code [total tokens, hidden]} row-major with the sequences
+     * end to end (see the class comment).
+     */
+    public float[] hiddenStates(List<Encoding> batch) {
+        return hiddenStates(batch, offsets(batch));
+    }
+
+    private int[] offsets(List<Encoding> batch) {
+        int[] offsets = new int[batch.size() + 1];
+        for (int b = 0; b < batch.size(); b++) {
+            Encoding e = batch.get(b);
+            if (e.size() == 0) {
+                throw new SlimqException(Failure.USAGE, "sequence " + b + " of the batch is empty");
+            }
+            if (e.size() > w.maxSequence()) {
+                throw new SlimqException(Failure.USAGE, "sequence " + b + " has " + e.size() + " tokens; the model's position table allows "
+                        + w.maxSequence());
+            }
+            offsets[b + 1] = offsets[b] + e.size();
+        }
+        return offsets;
+    }
+
+    private float[] hiddenStates(List<Encoding> batch, int[] offsets) {
+        int n = offsets[batch.size()];
+        int h = w.hidden();
+        int[] ids = new int[n];
+        int[] types = new int[n];
+        int[] positions = new int[n];
+        for (int b = 0; b < batch.size(); b++) {
+            Encoding e = batch.get(b);
+            for (int i = 0; i < e.size(); i++) {
+                int id = e.ids()[i];
+                if (id < 0 || id >= w.vocab()) {
+                    throw new SlimqException(Failure.BAD_INPUT, "token id " + id + " is outside the embedding table of " + w.vocab());
+                }
+                ids[offsets[b] + i] = id;
+                int type = w.typeEmbeddings() == null ? 0 : e.typeIds()[i];
+                if (type < 0 || (w.typeEmbeddings() != null && type >= w.typeEmbeddings().length / w.hidden())) {
+                    throw new SlimqException(Failure.BAD_INPUT, "token type id " + type + " is outside the model's token type table");
+                }
+                types[offsets[b] + i] = type;
+                positions[offsets[b] + i] = w.positionOffset() + i;
+            }
+        }
+        float[] x = new float[n * h];
+        rows(n, (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int xr = r * h;
+                int we = ids[r] * h;
+                int pe = positions[r] * h;
+                for (int j = 0; j < h; j++) {
+                    x[xr + j] = w.wordEmbeddings()[we + j] + w.positionEmbeddings()[pe + j];
+                }
+                if (w.typeEmbeddings() != null) {
+                    int te = types[r] * h;
+                    for (int j = 0; j < h; j++) {
+                        x[xr + j] += w.typeEmbeddings()[te + j];
+                    }
+                }
+                layerNorm(x, xr, h, w.embeddingNormWeight(), w.embeddingNormBias(), w.eps());
+            }
+        });
+
+        float[] q = new float[n * h];
+        float[] k = new float[n * h];
+        float[] v = new float[n * h];
+        float[] ctx = new float[n * h];
+        float[] tmp = new float[n * h];
+        float[] inter = new float[n * w.intermediate()];
+        for (BertWeights.Layer layer : w.layers()) {
+            rows(n, (r0, r1) -> {
+                kernel.apply(x, layer.query(), layer.queryBias(), q, h, h, r0, r1);
+                kernel.apply(x, layer.key(), layer.keyBias(), k, h, h, r0, r1);
+                kernel.apply(x, layer.value(), layer.valueBias(), v, h, h, r0, r1);
+            });
+            attention(batch, offsets, q, k, v, ctx);
+            rows(n, (r0, r1) -> {
+                kernel.apply(ctx, layer.attnOut(), layer.attnOutBias(), tmp, h, h, r0, r1);
+                for (int r = r0; r < r1; r++) {
+                    addNorm(x, tmp, r * h, h, layer.attnNormWeight(), layer.attnNormBias(), w.eps());
+                }
+            });
+            int m = w.intermediate();
+            rows(n, (r0, r1) -> {
+                kernel.apply(x, layer.intermediate(), layer.intermediateBias(), inter, h, m, r0, r1);
+                for (int i = r0 * m; i < r1 * m; i++) {
+                    inter[i] = gelu(inter[i]);
+                }
+                kernel.apply(inter, layer.output(), layer.outputBias(), tmp, m, h, r0, r1);
+                for (int r = r0; r < r1; r++) {
+                    addNorm(x, tmp, r * h, h, layer.outputNormWeight(), layer.outputNormBias(), w.eps());
+                }
+            });
+        }
+        return x;
+    }
+
+    /** Scaled dot-product attention, one piece per (sequence, head); masked keys get probability 0. */
+    private void attention(List<Encoding> batch, int[] offsets, float[] q, float[] k, float[] v, float[] ctx) {
+        int heads = w.heads();
+        int d = w.headDim();
+        int h = w.hidden();
+        float scale = (float) (1.0 / Math.sqrt(d));
+        pool.map(batch.size() * heads, piece -> {
+            int b = piece / heads;
+            int head = piece % heads;
+            int off = offsets[b];
+            int len = offsets[b + 1] - off;
+            int[] mask = batch.get(b).attentionMask();
+            float[] p = new float[len];
+            for (int i = 0; i < len; i++) {
+                int qi = (off + i) * h + head * d;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < len; j++) {
+                    if (mask[j] == 0) {
+                        continue;
+                    }
+                    int kj = (off + j) * h + head * d;
+                    float s = 0;
+                    for (int t = 0; t < d; t++) {
+                        s += q[qi + t] * k[kj + t];
+                    }
+                    p[j] = s * scale;
+                    max = Math.max(max, p[j]);
+                }
+                float sum = 0;
+                for (int j = 0; j < len; j++) {
+                    p[j] = mask[j] == 0 ? 0f : (float) Math.exp(p[j] - max);
+                    sum += p[j];
+                }
+                float inv = sum == 0 ? 0f : 1f / sum;
+                for (int t = 0; t < d; t++) {
+                    float acc = 0;
+                    for (int j = 0; j < len; j++) {
+                        acc += p[j] * v[(off + j) * h + head * d + t];
+                    }
+                    ctx[qi + t] = acc * inv;
+                }
+            }
+            return null;
+        });
+    }
+
+    /** Runs {@code body} over fixed blocks of {@value #ROWS_PER_PIECE} rows on the pool. */
+    private void rows(int n, RowBlock body) {
+        int pieces = (n + ROWS_PER_PIECE - 1) / ROWS_PER_PIECE;
+        pool.map(pieces, piece -> {
+            int r0 = piece * ROWS_PER_PIECE;
+            body.run(r0, Math.min(n, r0 + ROWS_PER_PIECE));
+            return null;
+        });
+    }
+
+    @FunctionalInterface
+    private interface RowBlock {
+        void run(int rowStart, int rowEnd);
+    }
+
+    /** {@code x[row] = LayerNorm(x[row] + delta[row])}. */
+    private static void addNorm(float[] x, float[] delta, int at, int h, float[] g, float[] b, float eps) {
+        for (int j = 0; j < h; j++) {
+            x[at + j] += delta[at + j];
+        }
+        layerNorm(x, at, h, g, b, eps);
+    }
+
+    /** LayerNorm of {@code x[at, at + h)} in place; statistics in double, biased variance as PyTorch. */
+    static void layerNorm(float[] x, int at, int h, float[] g, float[] b, float eps) {
+        double mean = 0;
+        for (int j = 0; j < h; j++) {
+            mean += x[at + j];
+        }
+        mean /= h;
+        double var = 0;
+        for (int j = 0; j < h; j++) {
+            double c = x[at + j] - mean;
+            var += c * c;
+        }
+        var /= h;
+        double inv = 1.0 / Math.sqrt(var + eps);
+        for (int j = 0; j < h; j++) {
+            x[at + j] = (float) ((x[at + j] - mean) * inv) * g[j] + b[j];
+        }
+    }
+
+    /** HF's {@code "gelu"}: {@code x/2 (1 + erf(x / sqrt 2))}. */
+    static float gelu(float x) {
+        return (float) (0.5 * x * (1.0 + erf(x * 0.7071067811865476)));
+    }
+
+    /**
+     * The error function, Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7, under float
+     * resolution of GELU's output for the inputs that matter). Java's Math has no erf.
+     */
+    static double erf(double x) {
+        double ax = Math.abs(x);
+        double t = 1.0 / (1.0 + 0.3275911 * ax);
+        double y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
+                * Math.exp(-ax * ax);
+        return x < 0 ? -y : y;
+    }
+}

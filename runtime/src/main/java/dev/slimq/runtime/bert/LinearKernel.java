@@ -1,0 +1,118 @@
+package dev.slimq.runtime.bert;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@code y[r][o] = b[o] + sum_i x[r][i] * w[o][i]} over a block of rows: the matrix product every
+ * linear layer of the encoder is. {@link #SCALAR} is the plain loop kept as the reference the tests
+ * compare {@link #VECTOR} with.
+ *
+ * <p>Each output element is computed by one fixed sequence of operations that depends only on the
+ * element, never on which rows share its block or which thread runs it: the vector kernel's four-row
+ * micro-kernel and its one-row tail do the same lane-wise fused multiply-adds and the same lane
+ * reduction (in a fixed order, see {@code sumLanes}). So results are bit-identical for any split of rows into blocks and any thread count.
+ */
+public enum LinearKernel {
+    /** Sequential float accumulation, one element at a time. */
+    SCALAR {
+        @Override
+        public void apply(float[] x, float[] w, float[] b, float[] y, int in, int out, int rowStart, int rowEnd) {
+            for (int r = rowStart; r < rowEnd; r++) {
+                int xr = r * in;
+                for (int o = 0; o < out; o++) {
+                    int wo = o * in;
+                    float s = 0;
+                    for (int i = 0; i < in; i++) {
+                        s += x[xr + i] * w[wo + i];
+                    }
+                    y[r * out + o] = s + b[o];
+                }
+            }
+        }
+    },
+    /** The Vector API at the platform's preferred width; four rows share each weight load. */
+    VECTOR {
+        @Override
+        public void apply(float[] x, float[] w, float[] b, float[] y, int in, int out, int rowStart, int rowEnd) {
+            int bound = S.loopBound(in);
+            int step = S.length();
+            float[] lanes = new float[step];
+            for (int o = 0; o < out; o++) {
+                int wo = o * in;
+                int r = rowStart;
+                for (; r + 4 <= rowEnd; r += 4) {
+                    int x0 = r * in;
+                    int x1 = x0 + in;
+                    int x2 = x1 + in;
+                    int x3 = x2 + in;
+                    FloatVector a0 = FloatVector.zero(S);
+                    FloatVector a1 = FloatVector.zero(S);
+                    FloatVector a2 = FloatVector.zero(S);
+                    FloatVector a3 = FloatVector.zero(S);
+                    int i = 0;
+                    for (; i < bound; i += step) {
+                        FloatVector wv = FloatVector.fromArray(S, w, wo + i);
+                        a0 = FloatVector.fromArray(S, x, x0 + i).fma(wv, a0);
+                        a1 = FloatVector.fromArray(S, x, x1 + i).fma(wv, a1);
+                        a2 = FloatVector.fromArray(S, x, x2 + i).fma(wv, a2);
+                        a3 = FloatVector.fromArray(S, x, x3 + i).fma(wv, a3);
+                    }
+                    float s0 = sumLanes(a0, lanes);
+                    float s1 = sumLanes(a1, lanes);
+                    float s2 = sumLanes(a2, lanes);
+                    float s3 = sumLanes(a3, lanes);
+                    for (; i < in; i++) {
+                        float wi = w[wo + i];
+                        s0 = Math.fma(x[x0 + i], wi, s0);
+                        s1 = Math.fma(x[x1 + i], wi, s1);
+                        s2 = Math.fma(x[x2 + i], wi, s2);
+                        s3 = Math.fma(x[x3 + i], wi, s3);
+                    }
+                    y[r * out + o] = s0 + b[o];
+                    y[(r + 1) * out + o] = s1 + b[o];
+                    y[(r + 2) * out + o] = s2 + b[o];
+                    y[(r + 3) * out + o] = s3 + b[o];
+                }
+                for (; r < rowEnd; r++) {
+                    int x0 = r * in;
+                    FloatVector a0 = FloatVector.zero(S);
+                    int i = 0;
+                    for (; i < bound; i += step) {
+                        a0 = FloatVector.fromArray(S, x, x0 + i).fma(FloatVector.fromArray(S, w, wo + i), a0);
+                    }
+                    float s0 = sumLanes(a0, lanes);
+                    for (; i < in; i++) {
+                        s0 = Math.fma(x[x0 + i], w[wo + i], s0);
+                    }
+                    y[r * out + o] = s0 + b[o];
+                }
+            }
+        }
+    };
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    /**
+     * The lanes of {@code v} summed first to last. Not {@code reduceLanes(ADD)}: its order of
+     * additions is unspecified and differs between the intrinsic and the interpreted fallback, which
+     * made results depend on JIT timing and so on the thread count.
+     */
+    private static float sumLanes(FloatVector v, float[] lanes) {
+        v.intoArray(lanes, 0);
+        float s = 0;
+        for (float f : lanes) {
+            s += f;
+        }
+        return s;
+    }
+
+    /**
+     * Computes rows {@code [rowStart, rowEnd)} of {@code y = x w^T + b}.
+     *
+     * @param x {@code [rows, in]} row-major
+     * @param w {@code [out, in]} row-major, as HF stores a linear weight
+     * @param y {@code [rows, out]} row-major; only the given rows are written
+     */
+    public abstract void apply(float[] x, float[] w, float[] b, float[] y, int in, int out, int rowStart, int rowEnd);
+}

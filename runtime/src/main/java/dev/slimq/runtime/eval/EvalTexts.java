@@ -1,0 +1,53 @@
+package dev.slimq.runtime.eval;
+
+import dev.slimq.core.Failure;
+import dev.slimq.core.SlimqException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The texts an evaluation embeds: one sentence or passage per line, blank lines skipped. The bundled
+ * set (30 English sentences and short passages written for slimq, in pairs on the same topic so that
+ * nearest neighbours mean something) is for a quick check; users pass their own domain text.
+ */
+public final class EvalTexts {
+    static final String BUNDLED = "texts.txt";
+
+    private EvalTexts() {
+    }
+
+    /** The bundled English texts. */
+    public static List<String> bundled() {
+        try (InputStream in = EvalTexts.class.getResourceAsStream(BUNDLED)) {
+            if (in == null) {
+                throw new IllegalStateException("bundled resource " + BUNDLED + " is missing from the jar");
+            }
+            return lines(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read bundled " + BUNDLED, e);
+        }
+    }
+
+    /** The non-blank lines of a UTF-8 file. */
+    public static List<String> read(Path file) {
+        String s;
+        try {
+            s = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new SlimqException(Failure.IO, "cannot read " + file + ": " + e.getMessage());
+        }
+        List<String> lines = lines(s);
+        if (lines.isEmpty()) {
+            throw new SlimqException(Failure.USAGE, file + " has no non-blank lines to embed");
+        }
+        return lines;
+    }
+
+    static List<String> lines(String s) {
+        return s.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+    }
+}
