@@ -344,6 +344,23 @@ class CliTest {
         assertEquals(ExitCode.USAGE.code(), run("eval", bert.toString(), "--pooling", "max").code());
     }
 
+    @Test
+    void trimVocabKeepsTheCorpusEmbeddingsExactly() throws IOException {
+        Path corpus = tmp.resolve("corpus.txt");
+        Files.writeString(corpus, "the model reads a short text\nand the same words come back\n");
+        Path out = tmp.resolve("trimmed");
+        Run r = run("trim-vocab", bert.toString(), out.toString(), "--corpus", corpus.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        Run i = run("inspect", out.toString(), "--json");
+        assertEquals(0, i.code(), i.err());
+        int vocab = i.json().get("model").get("vocab_size").asInt();
+        assertTrue(vocab < 1024 && vocab % 64 == 0, "vocab " + vocab);
+        Run e = run("eval", out.toString(), "--reference", bert.toString(), "--texts", corpus.toString(), "--json");
+        assertEquals(0, e.code(), e.err());
+        assertEquals(1.0, e.json().get("comparison").get("mean_cos").asDouble(), 1e-6);
+        assertEquals(ExitCode.USAGE.code(), run("trim-vocab", bert.toString(), tmp.resolve("x").toString()).code());
+    }
+
     private static void assertOneLineError(Run r) {
         String err = r.err().strip();
         assertTrue(err.startsWith("slimq: error: "), err);
