@@ -361,6 +361,21 @@ class CliTest {
         assertEquals(ExitCode.USAGE.code(), run("trim-vocab", bert.toString(), tmp.resolve("x").toString()).code());
     }
 
+    @Test
+    void calibrateWritesTheStatisticsFile() throws IOException {
+        Path stats = tmp.resolve("stats.safetensors");
+        Run r = run("calibrate", bert.toString(), stats.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        try (var f = dev.slimq.core.safetensors.SafetensorsFile.open(stats)) {
+            assertEquals(0, f.tensor("layers.0.cos_in_out").rank());
+            assertEquals("[64]", java.util.Arrays.toString(f.tensor("layers.1.intermediate.dense.input_var").shape()));
+            assertEquals("[256]", java.util.Arrays.toString(f.tensor("layers.1.output.dense.input_mean").shape()));
+            assertTrue(f.metadata().containsKey("model_fingerprint"));
+        }
+        assertEquals(ExitCode.USAGE.code(), run("calibrate", bert.toString(), stats.toString()).code());
+        assertEquals(ExitCode.UNSUPPORTED.code(), run("calibrate", llama.toString(), tmp.resolve("s2.safetensors").toString()).code());
+    }
+
     private static void assertOneLineError(Run r) {
         String err = r.err().strip();
         assertTrue(err.startsWith("slimq: error: "), err);

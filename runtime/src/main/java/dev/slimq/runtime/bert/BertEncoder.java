@@ -46,10 +46,48 @@ public final class BertEncoder {
         return w;
     }
 
+    /**
+     * Sees the activations of a forward pass as they are made, for calibration statistics
+     * ({@code slimq calibrate}) without a second copy of the forward pass. Every method is called on
+     * the thread that called {@link #hiddenStates(List, Observer)}, between the parallel pieces, in a
+     * fixed order per layer: {@link #layerInput}, {@link #linearInput} for {@link #QUERY},
+     * {@link #ATTENTION_OUTPUT}, {@link #INTERMEDIATE}, {@link #OUTPUT}, then {@link #layerOutput}.
+     *
+     * <p>The arrays are the encoder's live buffers, {@code [total tokens, width]} row-major with the
+     * sequences end to end (padding rows included): read them during the call, copy what must outlive
+     * it, and never write to them. The defaults do nothing, so an observer cannot change results.
+     */
+    public interface Observer {
+        /** The HF module path (inside a layer) of the query projection; its input is shared with key and value. */
+        String QUERY = "attention.self.query";
+        /** The attention output projection; its input is the attention context. */
+        String ATTENTION_OUTPUT = "attention.output.dense";
+        /** The MLP up projection; its input is the hidden state after the attention block. */
+        String INTERMEDIATE = "intermediate.dense";
+        /** The MLP down projection; its input is the GELU output. */
+        String OUTPUT = "output.dense";
+
+        /** Observes nothing: the plain forward pass. */
+        Observer NONE = new Observer() {
+        };
+
+        /** The hidden states entering layer {@code layer}, width {@code hidden}. */
+        default void layerInput(int layer, float[] x) {
+        }
+
+        /** The input of the linear {@code module} (one of the constants above) of layer {@code layer}. */
+        default void linearInput(int layer, String module, float[] input, int width) {
+        }
+
+        /** The hidden states leaving layer {@code layer}, width {@code hidden}. */
+        default void layerOutput(int layer, float[] x) {
+        }
+    }
+
     /** One L2-normalized embedding per encoding, in order. */
     public float[][] embed(List<Encoding> batch, Pooling pooling) {
         int[] offsets = offsets(batch);
-        float[] x = hiddenStates(batch, offsets);
+        float[] x = hiddenStates(batch, offsets, Observer.NONE);
         int h = w.hidden();
         float[][] out = new float[batch.size()][];
         for (int b = 0; b < batch.size(); b++) {
@@ -94,7 +132,12 @@ public final class BertEncoder {
      * end to end (see the class comment).
      */
     public float[] hiddenStates(List<Encoding> batch) {
-        return hiddenStates(batch, offsets(batch));
+        return hiddenStates(batch, offsets(batch), Observer.NONE);
+    }
+
+    /** {@link #hiddenStates(List)}, showing the intermediate activations to {@code observer}. */
+    public float[] hiddenStates(List<Encoding> batch, Observer observer) {
+        return hiddenStates(batch, offsets(batch), Objects.requireNonNull(observer));
     }
 
     private int[] offsets(List<Encoding> batch) {
@@ -113,7 +156,7 @@ public final class BertEncoder {
         return offsets;
     }
 
-    private float[] hiddenStates(List<Encoding> batch, int[] offsets) {
+    private float[] hiddenStates(List<Encoding> batch, int[] offsets, Observer observer) {
         int n = offsets[batch.size()];
         int h = w.hidden();
         int[] ids = new int[n];
@@ -160,13 +203,17 @@ public final class BertEncoder {
         float[] ctx = new float[n * h];
         float[] tmp = new float[n * h];
         float[] inter = new float[n * w.intermediate()];
-        for (BertWeights.Layer layer : w.layers()) {
+        for (int li = 0; li < w.layers().length; li++) {
+            BertWeights.Layer layer = w.layers()[li];
+            observer.layerInput(li, x);
+            observer.linearInput(li, Observer.QUERY, x, h);
             rows(n, (r0, r1) -> {
                 kernel.apply(x, layer.query(), layer.queryBias(), q, h, h, r0, r1);
                 kernel.apply(x, layer.key(), layer.keyBias(), k, h, h, r0, r1);
                 kernel.apply(x, layer.value(), layer.valueBias(), v, h, h, r0, r1);
             });
             attention(batch, offsets, q, k, v, ctx);
+            observer.linearInput(li, Observer.ATTENTION_OUTPUT, ctx, h);
             rows(n, (r0, r1) -> {
                 kernel.apply(ctx, layer.attnOut(), layer.attnOutBias(), tmp, h, h, r0, r1);
                 for (int r = r0; r < r1; r++) {
@@ -174,6 +221,7 @@ public final class BertEncoder {
                 }
             });
             int m = w.intermediate();
+            observer.linearInput(li, Observer.INTERMEDIATE, x, h);
             rows(n, (r0, r1) -> {
                 kernel.apply(x, layer.intermediate(), layer.intermediateBias(), inter, h, m, r0, r1);
                 for (int i = r0 * m; i < r1 * m; i++) {
@@ -184,6 +232,8 @@ public final class BertEncoder {
                     addNorm(x, tmp, r * h, h, layer.outputNormWeight(), layer.outputNormBias(), w.eps());
                 }
             });
+            observer.linearInput(li, Observer.OUTPUT, inter, m);
+            observer.layerOutput(li, x);
         }
         return x;
     }

@@ -1,0 +1,271 @@
+package dev.slimq.runtime.calibrate;
+
+import dev.slimq.core.Failure;
+import dev.slimq.core.SlimqException;
+import dev.slimq.core.checkpoint.Checkpoint;
+import dev.slimq.core.checkpoint.OutputPaths;
+import dev.slimq.core.parallel.WorkPool;
+import dev.slimq.core.safetensors.SafetensorsFile;
+import dev.slimq.core.safetensors.SafetensorsWriter;
+import dev.slimq.core.safetensors.WritePlan;
+import dev.slimq.core.tensor.DType;
+import dev.slimq.core.tensor.TensorInfo;
+import dev.slimq.core.tokenizer.Encoding;
+import dev.slimq.core.tokenizer.Tokenizer;
+import dev.slimq.runtime.bert.BertEncoder;
+import dev.slimq.runtime.bert.BertWeights;
+import dev.slimq.runtime.bert.LinearKernel;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SequencedMap;
+
+/**
+ * {@code slimq calibrate} for BERT-family encoders: runs the forward pass over calibration texts and
+ * writes the statistics file of DESIGN.md section 4, which {@code prune} reads for layer importance,
+ * unit scores and bias compensation (see {@link ActivationStats} for what each tensor is).
+ *
+ * <p>The file is F32 safetensors, written atomically; {@code __metadata__} ties it to what made it,
+ * so a consumer can refuse statistics of another model or text: {@value #MODEL_FINGERPRINT} (SHA-256
+ * over every shard's safetensors header, length prefix included, in shard order, then the bytes of
+ * {@code config.json}: names, shapes, dtypes and offsets identify the weights without hashing
+ * gigabytes), {@value #TEXT_FINGERPRINT} (SHA-256 of the texts used, each line UTF-8 followed by
+ * {@code \n}), {@value #TOKENS} (non-padding tokens counted), {@value #TEXTS}, {@value #FORMAT} and
+ * {@value #FORMAT_VERSION}. Nothing time- or host-dependent goes in, so the same inputs give the
+ * same bytes, for any thread count.
+ *
+ * <p>Texts are tokenized with the checkpoint's {@code tokenizer.json}; a text longer than the position
+ * table is cut to fit (keeping its closing special token), and {@code maxTokens} stops the run once
+ * that many tokens are taken, cutting the last text the same way.
+ */
+public final class Calibrator {
+    public static final String FORMAT = "format";
+    public static final String FORMAT_NAME = "slimq-calibration-stats";
+    public static final String FORMAT_VERSION = "format_version";
+    /** The version of the statistics file layout this class writes. */
+    public static final int VERSION = 1;
+    public static final String MODEL_FINGERPRINT = "model_fingerprint";
+    public static final String TEXT_FINGERPRINT = "text_fingerprint";
+    public static final String TOKENS = "tokens";
+    public static final String TEXTS = "texts";
+    public static final String ARCHITECTURE = "architecture";
+
+    /** Texts per forward batch: bounds activation memory; batching does not change the result. */
+    static final int BATCH = 32;
+
+    private Calibrator() {
+    }
+
+    /**
+     * What to do.
+     *
+     * @param textsFile where {@code texts} came from (null for bundled texts): an input the output
+     *     must not overwrite
+     * @param maxTokens stop after this many tokens; 0 for no limit
+     */
+    public record Request(Path model, List<String> texts, Path textsFile, Path output, long maxTokens, int threads, boolean force) {
+        public Request {
+            texts = List.copyOf(texts);
+        }
+    }
+
+    /** What was done; {@code seconds} covers tokenization, forward passes and statistics, not loading. */
+    public record Result(String output, String architecture, int layers, int hidden, int texts, long tokens, int truncated,
+            double loadSeconds, double seconds, double tokensPerSecond, String modelFingerprint, String textFingerprint,
+            double[] cosInOut) {
+    }
+
+    /** The statistics of a run before writing. */
+    public record Collected(SequencedMap<String, float[]> tensors, Map<String, String> metadata, int texts, long tokens,
+            int truncated, double[] cosInOut) {
+    }
+
+    public static Result run(Request req) {
+        if (req.texts().isEmpty()) {
+            throw new SlimqException(Failure.USAGE, "no calibration texts");
+        }
+        if (req.maxTokens() < 0) {
+            throw new SlimqException(Failure.USAGE, "--max-tokens must be positive");
+        }
+        List<Path> inputs = new ArrayList<>();
+        inputs.add(req.model());
+        if (req.textsFile() != null) {
+            inputs.add(req.textsFile());
+        }
+        OutputPaths.check(req.output(), inputs, req.force());
+        long t0 = System.nanoTime();
+        Path dir = Files.isDirectory(req.model()) ? req.model() : req.model().toAbsolutePath().getParent();
+        Path tokFile = dir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(tokFile)) {
+            throw new SlimqException(Failure.BAD_INPUT, req.model() + ": no tokenizer.json next to the weights; calibrate needs it");
+        }
+        Tokenizer tokenizer = Tokenizer.load(tokFile);
+        BertWeights weights;
+        String modelFingerprint;
+        try (Checkpoint ck = Checkpoint.open(req.model())) {
+            weights = BertWeights.load(ck);
+            modelFingerprint = modelFingerprint(ck, dir);
+        }
+        long t1 = System.nanoTime();
+        Collected c;
+        try (WorkPool pool = new WorkPool(req.threads())) {
+            c = collect(new BertEncoder(weights, pool, LinearKernel.VECTOR), tokenizer, req.texts(), req.maxTokens());
+        }
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(FORMAT, FORMAT_NAME);
+        meta.put(FORMAT_VERSION, Integer.toString(VERSION));
+        meta.put(ARCHITECTURE, weights.architecture().toString().toLowerCase(Locale.ROOT));
+        meta.put(MODEL_FINGERPRINT, modelFingerprint);
+        meta.putAll(c.metadata());
+        write(req.output(), c.tensors(), meta);
+        long t2 = System.nanoTime();
+        double secs = (t2 - t1) / 1e9;
+        return new Result(req.output().toString(), meta.get(ARCHITECTURE), weights.layers().length, weights.hidden(), c.texts(),
+                c.tokens(), c.truncated(), (t1 - t0) / 1e9, secs, c.tokens() / secs, modelFingerprint, c.metadata().get(TEXT_FINGERPRINT),
+                c.cosInOut());
+    }
+
+    /**
+     * Tokenizes {@code texts} in order and accumulates their statistics; the metadata holds the text
+     * fingerprint, text and token counts (of what was actually used under {@code maxTokens}).
+     */
+    public static Collected collect(BertEncoder encoder, Tokenizer tokenizer, List<String> texts, long maxTokens) {
+        BertWeights w = encoder.weights();
+        ActivationStats stats = new ActivationStats(w.layers().length, w.hidden());
+        MessageDigest textHash = sha256();
+        long taken = 0;
+        int used = 0;
+        int truncated = 0;
+        List<Encoding> batch = new ArrayList<>();
+        for (String text : texts) {
+            if (maxTokens > 0 && maxTokens - taken < 2) {
+                break;
+            }
+            Encoding e = tokenizer.encode(text, true);
+            if (e.size() == 0) {
+                continue;
+            }
+            int limit = w.maxSequence();
+            if (maxTokens > 0) {
+                limit = (int) Math.min(limit, maxTokens - taken);
+            }
+            if (e.size() > limit) {
+                e = truncate(e, limit);
+                truncated++;
+            }
+            textHash.update((text + "\n").getBytes(StandardCharsets.UTF_8));
+            used++;
+            taken += e.size();
+            batch.add(e);
+            if (batch.size() == BATCH) {
+                stats.observe(encoder, batch);
+                batch.clear();
+            }
+        }
+        if (!batch.isEmpty()) {
+            stats.observe(encoder, batch);
+        }
+        if (stats.tokens() == 0) {
+            throw new SlimqException(Failure.USAGE, "the calibration texts gave no tokens");
+        }
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(TEXT_FINGERPRINT, "sha256:" + HexFormat.of().formatHex(textHash.digest()));
+        meta.put(TEXTS, Integer.toString(used));
+        meta.put(TOKENS, Long.toString(stats.tokens()));
+        return new Collected(stats.tensors(), meta, used, stats.tokens(), truncated, stats.cosInOut());
+    }
+
+    /** Writes the tensors (a one-element array becomes a scalar, shape []) as F32, atomically. */
+    static void write(Path out, SequencedMap<String, float[]> tensors, Map<String, String> metadata) {
+        List<TensorInfo> planned = new ArrayList<>();
+        for (Map.Entry<String, float[]> t : tensors.entrySet()) {
+            boolean scalar = t.getKey().endsWith(".cos_in_out");
+            planned.add(scalar ? TensorInfo.planned(t.getKey(), DType.F32) : TensorInfo.planned(t.getKey(), DType.F32, t.getValue().length));
+        }
+        try {
+            Path parent = out.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+        } catch (IOException e) {
+            throw new SlimqException(Failure.IO, "cannot create the directory of " + out + ": " + e.getMessage());
+        }
+        try (SafetensorsWriter writer = SafetensorsWriter.create(out, WritePlan.of(planned, metadata))) {
+            for (Map.Entry<String, float[]> t : tensors.entrySet()) {
+                writer.writeFloats(t.getKey(), t.getValue());
+            }
+            writer.commit();
+        }
+    }
+
+    /** {@code sha256:} of every shard's header bytes in order, then config.json (see the class comment). */
+    static String modelFingerprint(Checkpoint ck, Path dir) {
+        MessageDigest md = sha256();
+        for (SafetensorsFile shard : ck.shards()) {
+            long len = 8 + shard.header().headerLength();
+            try (FileChannel ch = FileChannel.open(shard.path(), StandardOpenOption.READ)) {
+                ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(len));
+                while (buf.hasRemaining() && ch.read(buf) >= 0) {
+                    // read fully
+                }
+                if (buf.hasRemaining()) {
+                    throw new SlimqException(Failure.BAD_INPUT, shard.path() + " is shorter than its header");
+                }
+                md.update(buf.flip());
+            } catch (IOException e) {
+                throw new SlimqException(Failure.IO, "cannot read " + shard.path() + ": " + e.getMessage());
+            }
+        }
+        Path config = dir.resolve(Checkpoint.CONFIG_FILE);
+        if (Files.isRegularFile(config)) {
+            try {
+                md.update(Files.readAllBytes(config));
+            } catch (IOException e) {
+                throw new SlimqException(Failure.IO, "cannot read " + config + ": " + e.getMessage());
+            }
+        }
+        return "sha256:" + HexFormat.of().formatHex(md.digest());
+    }
+
+    /** The first {@code max - 1} tokens and the last (the closing {@code [SEP]} / {@code </s>}). */
+    static Encoding truncate(Encoding e, int max) {
+        int[] ids = new int[max];
+        int[] types = new int[max];
+        int[] starts = new int[max];
+        int[] ends = new int[max];
+        int[] mask = new int[max];
+        int[] special = new int[max];
+        List<String> toks = new ArrayList<>(max);
+        for (int i = 0; i < max; i++) {
+            int s = i == max - 1 ? e.size() - 1 : i;
+            ids[i] = e.ids()[s];
+            types[i] = e.typeIds()[s];
+            starts[i] = e.starts()[s];
+            ends[i] = e.ends()[s];
+            mask[i] = e.attentionMask()[s];
+            special[i] = e.specialTokensMask()[s];
+            toks.add(e.tokens().get(s));
+        }
+        return new Encoding(ids, toks, types, starts, ends, mask, special);
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+}
