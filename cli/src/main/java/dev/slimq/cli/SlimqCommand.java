@@ -15,7 +15,8 @@ import picocli.CommandLine.Spec;
             "7 quality check failed."},
         subcommands = {InspectCommand.class, QuantizeCommand.class, DequantizeCommand.class, ValidateCommand.class,
             BenchCommand.class, DevicesCommand.class, ConvertCommand.class, PruneCommand.class, ReduceTokensCommand.class,
-            EvalCommand.class, CalibrateCommand.class, TrimVocabCommand.class, RunCommand.class, SynthCommand.class,
+            EvalCommand.class, CalibrateCommand.class, TrimVocabCommand.class, RunCommand.class, SummarizeCommand.class,
+            SynthCommand.class,
             CommandLine.HelpCommand.class})
 public final class SlimqCommand implements Runnable {
     private final ProgressRenderer.Mode progressMode;
