@@ -45,8 +45,21 @@ final class PruneCommand implements Callable<Integer> {
             description = "uniform (same widths in every layer, stock config) or mask (pruned units zeroed, shapes kept) (default: ${DEFAULT-VALUE}).")
     String layout;
 
-    @Option(names = "--importance", paramLabel = "I", defaultValue = "l2", description = "Unit score: l1 or l2 weight magnitude (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--importance", paramLabel = "I",
+            description = "Unit score: l1 or l2 weight magnitude, or with --stats flap (input variance x squared column norm)"
+                    + " or wanda (mean |x| x column norm) (default: l2, with --stats flap).")
     String importance;
+
+    @Option(names = "--stats", paramLabel = "FILE",
+            description = "Activation statistics from slimq calibrate: layer importance from 1 - cos(in, out), activation-aware unit"
+                    + " scores, and bias compensation.")
+    Path stats;
+
+    @Option(names = "--no-bias-compensation", description = "With --stats: do not fold the removed units' mean contribution into the output bias.")
+    boolean noBiasCompensation;
+
+    @Option(names = "--ignore-fingerprint", description = "With --stats: accept statistics whose model_fingerprint is another model's.")
+    boolean ignoreFingerprint;
 
     @Option(names = "--amplitude", paramLabel = "A", defaultValue = "0.02",
             description = "Adapt-Pruner amplitude: per-layer sparsity = base - A * layer importance (default: ${DEFAULT-VALUE}).")
@@ -64,7 +77,8 @@ final class PruneCommand implements Callable<Integer> {
             throw new SlimqException(Failure.USAGE, "--ratio must be a number");
         }
         PruneOptions o = new PruneOptions(ratio, UnitSelection.fromName(units), PruneLayout.fromName(layout),
-                Importance.fromName(importance), amplitude, multipleOf, force, run.threadCount());
+                importance != null ? Importance.fromName(importance) : stats != null ? Importance.FLAP : Importance.L2,
+                amplitude, multipleOf, force, run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint);
         PruneReport r = PruneService.run(in, out, o).report();
         PrintWriter w = spec.commandLine().getOut();
         if (run.json) {
@@ -72,6 +86,10 @@ final class PruneCommand implements Callable<Integer> {
             return ExitCode.OK.code();
         }
         w.printf(Locale.ROOT, "pruned %s -> %s (%s layout, %s units, %s importance)%n", in, out, r.layout(), r.units(), r.importance());
+        w.printf(Locale.ROOT, "layer importance: %s%n", r.layerImportance());
+        if (!r.compensatedBiases().isEmpty()) {
+            w.printf(Locale.ROOT, "bias compensation: %s%n", String.join(", ", r.compensatedBiases()));
+        }
         w.printf(Locale.ROOT, "removed %d of %d selected parameters: %.4f (asked %.4f); model %d -> %d parameters%n",
                 r.removedParameters(), r.selectedParameters(), r.achievedRatio(), r.ratio(), r.parametersBefore(), r.parametersAfter());
         for (PruneReport.Layer l : r.layers()) {

@@ -11,6 +11,7 @@ import dev.slimq.quantize.QuantizationReport;
 import dev.slimq.quantize.QuantizeOptions;
 import dev.slimq.quantize.QuantizeResult;
 import dev.slimq.quantize.QuantizeService;
+import dev.slimq.quantize.ShardRun;
 import dev.slimq.quantize.Target;
 import dev.slimq.quantize.TensorPolicy;
 import java.io.PrintWriter;
@@ -104,6 +105,11 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--max-shard-size", paramLabel = "SIZE", description = "Split the output into shards of at most SIZE (e.g. 5GB).")
     String maxShardSize;
 
+    @Option(names = "--shard", paramLabel = "K/N",
+            description = "Scale-out: quantize only part K (1-based) of N deterministic, byte-balanced parts into OUT as a part directory; "
+                    + "assemble the N parts with 'slimq merge'.")
+    String shard;
+
     @Option(names = "--force", description = "Replace OUT if it exists.")
     boolean force;
 
@@ -120,7 +126,7 @@ final class QuantizeCommand implements Callable<Integer> {
                 maxShardSize == null ? 0 : SynthCommand.parseSize(maxShardSize), run.threadCount(), force, dryRun);
         PrintWriter err = spec.commandLine().getErr();
         var progress = ProgressRenderer.of(err, parent.progressMode(), run.quiet);
-        QuantizeResult r = QuantizeService.run(in, out, o, progress);
+        QuantizeResult r = QuantizeService.run(in, out, o, progress, shard == null ? null : ShardRun.Spec.parse(shard));
         if (progress instanceof ProgressRenderer pr) {
             pr.finish();
         }
@@ -128,6 +134,9 @@ final class QuantizeCommand implements Callable<Integer> {
         if (run.json) {
             ObjectNode j = Json.reportTree(r.report());
             j.put("dry_run", r.dryRun());
+            if (shard != null) {
+                j.put("shard", ShardRun.Spec.parse(shard).toString());
+            }
             j.put("input_bytes", r.inputBytes());
             j.put("output_bytes", r.outputBytes());
             ObjectNode t = j.putObject("timings");
@@ -160,7 +169,8 @@ final class QuantizeCommand implements Callable<Integer> {
 
     private void printSummary(PrintWriter o, QuantizeResult r) {
         QuantizationReport rep = r.report();
-        o.printf(Locale.ROOT, "%s %s -> %s%n", r.dryRun() ? "planned" : "quantized", in, r.dryRun() ? "(dry run)" : out);
+        o.printf(Locale.ROOT, "%s %s -> %s%n", r.dryRun() ? "planned" : "quantized", in, r.dryRun() ? "(dry run)"
+                : shard == null ? out : out + " (part " + ShardRun.Spec.parse(shard) + "; figures below cover this part's tensors only)");
         o.printf(Locale.ROOT, "  %s, %d-bit, group %s, %s, %s zeros, %s scales, outliers %s, format %s%n", rep.method(), rep.bits(),
                 rep.groupSize(), rep.symmetric() ? "symmetric" : "asymmetric", rep.zeroMode(), rep.scaleDtype(), rep.outliers(), rep.format());
         o.printf(Locale.ROOT, "  %d tensors, %s weights quantized; weight files %s -> %s%n", rep.tensorCount(),

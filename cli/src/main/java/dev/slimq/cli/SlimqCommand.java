@@ -16,6 +16,7 @@ import picocli.CommandLine.Spec;
         subcommands = {InspectCommand.class, QuantizeCommand.class, DequantizeCommand.class, ValidateCommand.class,
             BenchCommand.class, DevicesCommand.class, ConvertCommand.class, PruneCommand.class, ReduceTokensCommand.class,
             EvalCommand.class, CalibrateCommand.class, TrimVocabCommand.class, RunCommand.class, SummarizeCommand.class,
+            MergeCommand.class,
             SynthCommand.class,
             CommandLine.HelpCommand.class})
 public final class SlimqCommand implements Runnable {

@@ -376,6 +376,27 @@ class CliTest {
         assertEquals(ExitCode.UNSUPPORTED.code(), run("calibrate", llama.toString(), tmp.resolve("s2.safetensors").toString()).code());
     }
 
+    @Test
+    void shardedQuantizeMergesToTheSingleMachineBytes() throws IOException {
+        Path single = tmp.resolve("single");
+        assertEquals(0, run("quantize", llama.toString(), single.toString(), "--format", "slimq", "-q").code());
+        String[] parts = new String[3];
+        for (int k = 1; k <= 3; k++) {
+            parts[k - 1] = tmp.resolve("part" + k).toString();
+            Run p = run("quantize", llama.toString(), parts[k - 1], "--format", "slimq", "--shard", k + "/3", "-q");
+            assertEquals(0, p.code(), p.err());
+        }
+        Path merged = tmp.resolve("merged");
+        Run m = run("merge", merged.toString(), parts[2], parts[0], parts[1]);
+        assertEquals(0, m.code(), m.err());
+        for (String f : new String[] {"model.safetensors", "config.json", "quantization-report.json", "tokenizer.json"}) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(Files.readAllBytes(single.resolve(f)), Files.readAllBytes(merged.resolve(f)), f);
+        }
+        Run missing = run("merge", tmp.resolve("m2").toString(), parts[0], parts[1]);
+        assertEquals(ExitCode.BAD_INPUT.code(), missing.code(), missing.err());
+        assertEquals(ExitCode.USAGE.code(), run("quantize", llama.toString(), tmp.resolve("p").toString(), "--shard", "4/3").code());
+    }
+
     private static void assertOneLineError(Run r) {
         String err = r.err().strip();
         assertTrue(err.startsWith("slimq: error: "), err);

@@ -69,7 +69,22 @@ public final class QuantizeService {
     }
 
     public static QuantizeResult run(Path input, Path output, QuantizeOptions o, ProgressListener progress) {
+        return run(input, output, o, progress, null);
+    }
+
+    /**
+     * With {@code shard} non-null: the full plan pass, then only part K's tensors are quantized and
+     * written into {@code output} as a part directory (see {@link ShardRun}); the returned report
+     * covers that part's tensors only.
+     */
+    public static QuantizeResult run(Path input, Path output, QuantizeOptions o, ProgressListener progress, ShardRun.Spec shard) {
         long t0 = System.nanoTime();
+        if (shard != null && o.dryRun()) {
+            throw new SlimqException(Failure.USAGE, "--shard writes a part; it cannot be combined with --dry-run");
+        }
+        if (shard != null && output.getFileName().toString().endsWith(".safetensors")) {
+            throw new SlimqException(Failure.USAGE, "--shard writes a part directory; name PART without .safetensors");
+        }
         if (!o.dryRun()) {
             OutputPaths.check(output, List.of(input), o.force());
         }
@@ -144,6 +159,11 @@ public final class QuantizeService {
                 return new QuantizeResult(report, true, ckpt.dataBytes(), outputBytes, planSeconds, 0, total);
             }
 
+            if (shard != null) {
+                return runShard(input, output, o, progress, shard, ckpt, pool, outTensors, planOf, storedBytes, plans, notes,
+                        outlierState, format, quantizer, newConfig, t0, planSeconds);
+            }
+
             // Pass 2: quantize and write.
             long t1 = System.nanoTime();
             Map<String, QuantizationReport.TensorEntry> entries = new TreeMap<>();
@@ -176,6 +196,66 @@ public final class QuantizeService {
                 return new QuantizeResult(report, false, ckpt.dataBytes(), outputBytes, planSeconds, quantizeSeconds,
                         (System.nanoTime() - t0) / 1e9);
             }
+        }
+    }
+
+    /** Pass 2 of a {@code --shard K/N} run: part K's tensors only, plus part.json. */
+    private static QuantizeResult runShard(Path input, Path output, QuantizeOptions o, ProgressListener progress, ShardRun.Spec shard,
+                                           Checkpoint ckpt, WorkPool pool, List<TensorInfo> outTensors, Map<String, UnitPlan> planOf,
+                                           Map<String, Long> storedBytes, List<UnitPlan> plans, List<String> notes,
+                                           String outlierState, QuantFormat format, Quantizer quantizer, ObjectNode newConfig,
+                                           long t0, double planSeconds) {
+        if (shard.n() > ckpt.tensors().size()) {
+            throw new SlimqException(Failure.USAGE, "--shard " + shard + ": the input has only " + ckpt.tensors().size()
+                    + " tensors; use at most that many parts");
+        }
+        Map<String, Integer> partOfInput = ShardRun.assign(ckpt.tensors(), shard.n());
+        // Which input tensor each output tensor comes from: replay the plan's replacement order.
+        Map<String, Integer> outPart = new HashMap<>();
+        int next = 0;
+        for (TensorInfo t : ckpt.tensors()) {
+            UnitPlan p = planOf.get(t.name());
+            int count = p == null ? 1
+                    : format.plan(t.name(), (int) t.rows(), (int) t.cols(), p.scheme(), p.outliers().getOrDefault(t.name(), 0), t.dtype()).size();
+            for (int i = 0; i < count; i++) {
+                outPart.put(outTensors.get(next++).name(), partOfInput.get(t.name()));
+            }
+        }
+        List<TensorInfo> mine = outTensors.stream().filter(t -> outPart.get(t.name()) == shard.k()).toList();
+        long t1 = System.nanoTime();
+        Map<String, QuantizationReport.TensorEntry> entries = new TreeMap<>();
+        try (CheckpointWriter writer = CheckpointWriter.create(output, mine, ckpt.metadata(), 0, null)) {
+            List<TensorInfo> jobs = new ArrayList<>(ckpt.tensors().stream().filter(t -> partOfInput.get(t.name()) == shard.k()).toList());
+            jobs.sort(Comparator.comparingLong((TensorInfo t) -> -t.byteCount()).thenComparing(TensorInfo::name));
+            ProgressTask task = progress.task("quantize " + shard, jobs.stream().mapToLong(TensorInfo::byteCount).sum(), "bytes");
+            List<QuantizationReport.TensorEntry> done = pool.map(jobs.size(), i -> {
+                TensorInfo t = jobs.get(i);
+                UnitPlan p = planOf.get(t.name());
+                QuantizationReport.TensorEntry e = p == null ? copy(ckpt, t, writer)
+                        : quantizeOne(ckpt, input, t, p, quantizer, format, writer, storedBytes.get(t.name()), o.method());
+                task.advance(t.byteCount());
+                return e;
+            });
+            for (QuantizationReport.TensorEntry e : done) {
+                if (e != null) {
+                    entries.put(e.name(), e);
+                }
+            }
+            QuantizationReport skeleton = report(o, format, outlierState, notes, plans, storedBytes, Map.of());
+            List<Map.Entry<String, Long>> quantized = new ArrayList<>();
+            for (UnitPlan p : plans) {
+                for (TensorInfo t : p.unit().members()) {
+                    quantized.add(Map.entry(t.name(), t.elementCount()));
+                }
+            }
+            String configText = ckpt.isDirectory() && ckpt.configJson().isPresent() ? Json.python(newConfig) : null;
+            writer.putFile(ShardRun.PART_FILE, ShardRun.partJson(shard, ckpt, o, outTensors, outPart, configText, ckpt.isDirectory(),
+                    skeleton, quantized, List.copyOf(entries.values())));
+            writer.commit();
+            QuantizationReport report = report(o, format, outlierState, notes, plans, storedBytes, entries);
+            long partBytes = mine.stream().mapToLong(TensorInfo::byteCount).sum();
+            return new QuantizeResult(report, false, jobs.stream().mapToLong(TensorInfo::byteCount).sum(), partBytes, planSeconds,
+                    (System.nanoTime() - t1) / 1e9, (System.nanoTime() - t0) / 1e9);
         }
     }
 

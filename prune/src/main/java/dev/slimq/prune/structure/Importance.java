@@ -10,15 +10,42 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Data-free unit importance: the magnitude of all weights a unit owns (Adapt-Pruner's and
+ * Unit importance. Data-free: {@code l1}/{@code l2}. Activation-aware (need {@code --stats}):
+ * {@code flap}, {@code wanda} (below).
+ *
+ * <p><b>Data-free</b>: unit importance: the magnitude of all weights a unit owns (Adapt-Pruner's and
  * LLM-Pruner's {@code l1}/{@code l2} modes, pruning_tokens.md sections 1 and 7). {@code l1} is
  * Σ|w|, {@code l2} is √Σw², over every coupled row and column of the unit; a unit with small
  * weights contributes little to the layer output and goes first. Computed in double, each
  * member tensor scanned in a fixed order and members summed in a fixed order, so the scores do not
  * depend on the thread count.
+ *
+ * <p><b>Activation-aware</b>, scored at the unit's input columns C of the consuming linear (MLP:
+ * down_proj / BERT {@code output.dense}, column j; attention: o_proj / BERT
+ * {@code attention.output.dense}, the head's or KV group's columns), with the calibration
+ * statistics of that linear's input:
+ * <ul>
+ *   <li>{@code flap}: FLAP's fluctuation ({@code WIFV}, pruning_tokens.md section 2, FLAP):
+ *       S = Σ_{c∈C} input_var[c] · ‖W[:, c]‖₂². FLAP averages over a head's channels; summing
+ *       differs by the constant head size and ranks the same within a group.</li>
+ *   <li>{@code wanda}: S = Σ_{c∈C} input_absmean[c] · ‖W[:, c]‖₂, i.e. mean |x_c| times the column
+ *       norm — ModelOpt's {@code IndependentChannelContributionHook} (‖W_{:,j}‖₂·mean|x_j|,
+ *       pruning_tokens.md section 2, Minitron) summed over the unit's columns; the issue's
+ *       "mean |x| × column norm". Not √E[x²] (that is FLAP's {@code WIFN} variant).</li>
+ * </ul>
  */
 public enum Importance {
-    L1, L2;
+    L1, L2, FLAP, WANDA;
+
+    /** Whether this score needs a statistics file. */
+    public boolean activationAware() {
+        return this == FLAP || this == WANDA;
+    }
+
+    /** The statistic the score reads ({@code input_var} or {@code input_absmean}); only for activation-aware scores. */
+    public String statistic() {
+        return this == FLAP ? "input_var" : "input_absmean";
+    }
 
     public String cliName() {
         return name().toLowerCase(Locale.ROOT);
@@ -30,11 +57,14 @@ public enum Importance {
                 return i;
             }
         }
-        throw new SlimqException(Failure.USAGE, "unknown --importance '" + name + "'; use l1 or l2");
+        throw new SlimqException(Failure.USAGE, "unknown --importance '" + name + "'; use l1, l2, flap or wanda");
     }
 
     /** The score of every unit of every group (result i belongs to group i, entry j to unit j). */
     public List<double[]> scores(Checkpoint ckpt, List<UnitGroup> groups, WorkPool pool) {
+        if (activationAware()) {
+            throw new SlimqException(Failure.USAGE, "--importance " + cliName() + " needs --stats FILE (from slimq calibrate)");
+        }
         List<int[]> pieces = new ArrayList<>();
         for (int g = 0; g < groups.size(); g++) {
             for (int m = 0; m < groups.get(g).members().size(); m++) {
@@ -63,6 +93,63 @@ public enum Importance {
             out.add(s);
         }
         return out;
+    }
+
+    /**
+     * Activation-aware scores (any importance; l1/l2 ignore {@code stats}). Statistics missing or of
+     * the wrong width exit 3 naming the tensor. Computed in double in a fixed order.
+     */
+    public List<double[]> scores(Checkpoint ckpt, List<UnitGroup> groups, StatisticsFile stats, WorkPool pool) {
+        if (!activationAware()) {
+            return scores(ckpt, groups, pool);
+        }
+        List<float[]> inputs = new ArrayList<>();
+        for (UnitGroup g : groups) {
+            UnitGroup.Member m = consumer(g);
+            inputs.add(stats.input(g.layer(), m.tensor(), statistic(), m.span() * g.count()));
+        }
+        return pool.map(groups.size(), i -> {
+            UnitGroup g = groups.get(i);
+            UnitGroup.Member m = consumer(g);
+            double[] col = columnSquares(ckpt, m.tensor(), m.span() * g.count(), m.otherDim());
+            float[] x = inputs.get(i);
+            double[] s = new double[g.count()];
+            for (int u = 0; u < g.count(); u++) {
+                double acc = 0;
+                for (long c = u * m.span(); c < (u + 1) * m.span(); c++) {
+                    int ci = (int) c;
+                    acc += this == FLAP ? x[ci] * col[ci] : x[ci] * Math.sqrt(col[ci]);
+                }
+                s[u] = acc;
+            }
+            return s;
+        });
+    }
+
+    /** The group's input-column member: the linear that consumes the units. */
+    static UnitGroup.Member consumer(UnitGroup g) {
+        for (UnitGroup.Member m : g.members()) {
+            if (m.axis() == UnitGroup.Axis.COLUMN) {
+                return m;
+            }
+        }
+        throw new IllegalStateException("unit group of layer " + g.layer() + " has no consuming linear");
+    }
+
+    /** ‖W[:, c]‖₂² of every column of a [rows, cols] weight. */
+    static double[] columnSquares(Checkpoint ckpt, String tensor, long cols, long rows) {
+        double[] s = new double[Math.toIntExact(cols)];
+        float[] row = new float[s.length];
+        try (TensorView v = ckpt.map(tensor)) {
+            for (long r = 0; r < rows; r++) {
+                v.readFloats(r * cols, row, 0, row.length);
+                for (int c = 0; c < row.length; c++) {
+                    double d = row[c];
+                    s[c] += d * d;
+                }
+            }
+        }
+        return s;
     }
 
     /** The score of a unit of this many parameters per weight: mean |w| for l1, RMS for l2. */

@@ -1,5 +1,6 @@
 package dev.slimq.prune.structure;
 
+import java.nio.file.Path;
 import java.util.Objects;
 
 /**
@@ -13,9 +14,20 @@ import java.util.Objects;
  * @param multipleOf MLP widths are kept at multiples of this (1 by default; 8 or 64 suit GEMM kernels)
  * @param force replace an existing output
  * @param threads worker threads for scoring
+ * @param stats calibration statistics ({@code slimq calibrate}), or null for data-free pruning
+ * @param biasCompensation with {@code stats}: fold the removed units' mean contribution into the
+ *        consuming linear's bias (FLAP); refused where the architecture has no such bias
+ * @param ignoreFingerprint with {@code stats}: accept a statistics file made for another model
  */
 public record PruneOptions(double ratio, UnitSelection units, PruneLayout layout, Importance importance,
-        double amplitude, int multipleOf, boolean force, int threads) {
+        double amplitude, int multipleOf, boolean force, int threads, Path stats, boolean biasCompensation,
+        boolean ignoreFingerprint) {
+
+    /** Data-free options (no statistics file). */
+    public PruneOptions(double ratio, UnitSelection units, PruneLayout layout, Importance importance,
+            double amplitude, int multipleOf, boolean force, int threads) {
+        this(ratio, units, layout, importance, amplitude, multipleOf, force, threads, null, true, false);
+    }
 
     public static final double DEFAULT_AMPLITUDE = 0.02;
 
@@ -31,30 +43,43 @@ public record PruneOptions(double ratio, UnitSelection units, PruneLayout layout
     }
 
     public PruneOptions withUnits(UnitSelection u) {
-        return new PruneOptions(ratio, u, layout, importance, amplitude, multipleOf, force, threads);
+        return new PruneOptions(ratio, u, layout, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint);
     }
 
     public PruneOptions withLayout(PruneLayout l) {
-        return new PruneOptions(ratio, units, l, importance, amplitude, multipleOf, force, threads);
+        return new PruneOptions(ratio, units, l, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint);
     }
 
     public PruneOptions withImportance(Importance i) {
-        return new PruneOptions(ratio, units, layout, i, amplitude, multipleOf, force, threads);
+        return new PruneOptions(ratio, units, layout, i, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint);
     }
 
     public PruneOptions withAmplitude(double a) {
-        return new PruneOptions(ratio, units, layout, importance, a, multipleOf, force, threads);
+        return new PruneOptions(ratio, units, layout, importance, a, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint);
     }
 
     public PruneOptions withMultipleOf(int m) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, m, force, threads);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, m, force, threads, stats, biasCompensation, ignoreFingerprint);
     }
 
     public PruneOptions withForce(boolean f) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, f, threads);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, f, threads, stats, biasCompensation, ignoreFingerprint);
+    }
+
+    /** With a statistics file (null for none). */
+    public PruneOptions withStats(Path p) {
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, p, biasCompensation, ignoreFingerprint);
+    }
+
+    public PruneOptions withBiasCompensation(boolean b) {
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, stats, b, ignoreFingerprint);
+    }
+
+    public PruneOptions withIgnoreFingerprint(boolean b) {
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, b);
     }
 
     public PruneOptions withThreads(int t) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, t);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, t, stats, biasCompensation, ignoreFingerprint);
     }
 }

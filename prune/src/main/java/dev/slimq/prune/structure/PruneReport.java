@@ -13,14 +13,17 @@ import java.util.List;
  * @param removedParameters parameters of the removed units
  * @param parametersBefore all parameters of the input
  * @param parametersAfter all parameters of the pruned model (for mask: those not zeroed by pruning)
+ * @param statistics the statistics file used ({@code --stats}), or null
+ * @param compensatedBiases biases that received the removed units' mean contribution (FLAP), in layer order
  */
 public record PruneReport(String input, String output, String architecture, String layout, String units,
         String importance, double ratio, double achievedRatio, double amplitude, int multipleOf, double base,
         String layerImportance, long selectedParameters, long removedParameters, long parametersBefore,
-        long parametersAfter, List<Layer> layers) {
+        long parametersAfter, List<Layer> layers, String statistics, List<String> compensatedBiases) {
 
     public PruneReport {
         layers = List.copyOf(layers);
+        compensatedBiases = List.copyOf(compensatedBiases);
     }
 
     /**

@@ -10,6 +10,7 @@ import dev.slimq.core.json.Json;
 import dev.slimq.core.layout.Architecture;
 import dev.slimq.core.layout.ModelConfig;
 import dev.slimq.core.layout.ModelLayout;
+import dev.slimq.core.layout.TensorRole;
 import dev.slimq.core.parallel.WorkPool;
 import dev.slimq.core.safetensors.SafetensorsWriter;
 import dev.slimq.core.tensor.TensorInfo;
@@ -21,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * {@code slimq prune}: data-free structural pruning with Adapt-Pruner's layer-adaptive allocation.
@@ -39,6 +41,18 @@ import java.util.Map;
  * mean, divided by the largest |·|. Layers with larger weights count as more important and lose
  * fewer units. This is an untested heuristic (pruning_tokens.md section 1, "data-free
  * substitutes"); {@code --amplitude 0} switches it off.
+ *
+ * <p><b>With statistics</b> ({@code --stats}, {@link StatisticsFile}): layer importance is
+ * Adapt-Pruner's / ShortGPT's 1 − cos(layer input, layer output) from {@code layers.{i}.cos_in_out}
+ * (a layer that changes its input more matters more), normalized the same way, replacing the
+ * weight proxy; unit scores may be {@code flap} or {@code wanda} ({@link Importance}). Bias
+ * compensation (FLAP, pruning_tokens.md section 2): where the statistics hold the consuming
+ * linear's {@code input_mean} x̄, Σ_{removed c} W[:, c]·x̄[c] is added to that linear's output
+ * bias (summed in double, rounded once to float, then written in the bias's dtype), so for inputs
+ * equal to x̄ the pruned layer's output equals the unpruned one. BERT's {@code output.dense} and
+ * {@code attention.output.dense} have biases. Llama-family down_proj/o_proj have none; creating one
+ * (config {@code mlp_bias}/{@code attention_bias} with zero biases on the sibling projections) is
+ * not implemented, so those are refused with a message pointing at {@code --no-bias-compensation}.
  */
 public final class PruneService {
     /** Rows copied per write when slicing columns. */
@@ -63,7 +77,14 @@ public final class PruneService {
         if (o.layout() == PruneLayout.UNIFORM && singleFile) {
             throw new SlimqException(Failure.USAGE, "--layout uniform rewrites config.json, so OUT must be a directory, not a .safetensors file");
         }
-        try (Checkpoint ckpt = Checkpoint.open(in); WorkPool pool = new WorkPool(o.threads())) {
+        try (Checkpoint ckpt = Checkpoint.open(in); WorkPool pool = new WorkPool(o.threads());
+             StatisticsFile stats = o.stats() == null ? null : StatisticsFile.open(o.stats())) {
+            if (stats == null && o.importance().activationAware()) {
+                throw new SlimqException(Failure.USAGE, "--importance " + o.importance().cliName() + " needs --stats FILE (from slimq calibrate)");
+            }
+            if (stats != null) {
+                stats.checkFingerprint(ckpt, o.ignoreFingerprint());
+            }
             ModelLayout layout = ckpt.layout();
             List<UnitGroup> groups = UnitMap.of(layout, o.units());
             ModelConfig cfg = layout.config().orElseThrow();
@@ -73,7 +94,8 @@ public final class PruneService {
                         + " from hidden_size / num_attention_heads, so fewer heads cannot be written as a stock config"
                         + " (prune --units mlp for a uniform BERT)");
             }
-            List<double[]> scores = o.importance().scores(ckpt, groups, pool);
+            List<double[]> scores = stats == null ? o.importance().scores(ckpt, groups, pool)
+                    : o.importance().scores(ckpt, groups, stats, pool);
 
             int layers = layout.numLayers();
             double[] raw = new double[layers];
@@ -92,6 +114,11 @@ public final class PruneService {
             }
             for (int l = 0; l < layers; l++) {
                 raw[l] = n[l] == 0 ? 0 : raw[l] / n[l];
+            }
+            if (stats != null) {
+                for (int l = 0; l < layers; l++) {
+                    raw[l] = 1 - stats.cosInOut(l);
+                }
             }
             double[] importance = LayerAllocation.normalize(raw);
             LayerAllocation.Result a;
@@ -113,6 +140,8 @@ public final class PruneService {
             if (o.layout() == PruneLayout.UNIFORM) {
                 checkUniform(groups, a.kept());
             }
+            Map<String, double[]> compensation = stats != null && o.biasCompensation()
+                    ? compensation(ckpt, layout, groups, kept, stats) : Map.of();
 
             boolean physical = o.layout() == PruneLayout.UNIFORM;
             List<TensorInfo> planned = new ArrayList<>();
@@ -134,7 +163,15 @@ public final class PruneService {
                 for (TensorInfo t : ckpt.tensors()) {
                     Integer gi = groupOf.get(t.name());
                     try (TensorView v = ckpt.map(t.name()); SafetensorsWriter.TensorSink sink = w.open(t.name())) {
-                        if (gi == null) {
+                        double[] delta = compensation.get(t.name());
+                        if (delta != null) {
+                            float[] b = new float[delta.length];
+                            v.readFloats(0, b, 0, b.length);
+                            for (int r = 0; r < b.length; r++) {
+                                b[r] = (float) (b[r] + delta[r]);
+                            }
+                            sink.writeFloats(b, 0, b.length);
+                        } else if (gi == null) {
                             sink.write(v.segment());
                         } else {
                             writeMember(sink, v, memberOf.get(t.name()), kept.get(gi), physical);
@@ -146,9 +183,67 @@ public final class PruneService {
                 }
                 w.commit();
             }
-            PruneReport report = report(in, out, layout, o, groups, a, importance, before);
+            PruneReport report = report(in, out, layout, o, groups, a, importance, before, compensation);
             return new Result(report, groups, List.copyOf(kept));
         }
+    }
+
+    /**
+     * Per output bias, Σ_{removed c} W[r, c]·input_mean[c] (double) for every group whose consuming
+     * linear has an {@code input_mean} in the statistics; ordered by tensor name. Refuses consuming
+     * linears without a bias.
+     */
+    static Map<String, double[]> compensation(Checkpoint ckpt, ModelLayout layout, List<UnitGroup> groups, List<boolean[]> kept,
+                                              StatisticsFile stats) {
+        Map<String, String> biasOf = new HashMap<>();
+        for (TensorInfo t : layout.tensors()) {
+            TensorRole r = layout.role(t.name());
+            if (r.kind() == TensorRole.Kind.BIAS && r.ownerWeight().isPresent()) {
+                biasOf.put(r.ownerWeight().get(), t.name());
+            }
+        }
+        Map<String, double[]> out = new TreeMap<>();
+        for (int i = 0; i < groups.size(); i++) {
+            UnitGroup g = groups.get(i);
+            UnitGroup.Member m = Importance.consumer(g);
+            boolean[] k = kept.get(i);
+            boolean any = false;
+            for (boolean b : k) {
+                any |= !b;
+            }
+            if (!any || !stats.hasInput(g.layer(), m.tensor(), "input_mean")) {
+                continue;
+            }
+            String bias = biasOf.get(m.tensor());
+            if (bias == null) {
+                throw new SlimqException(Failure.UNSUPPORTED, "bias compensation needs an output bias on " + m.tensor()
+                        + ", which this architecture does not have (creating one through the config's mlp_bias/attention_bias"
+                        + " is not implemented yet); pass --no-bias-compensation to prune without it");
+            }
+            long cols = m.span() * g.count();
+            long rows = m.otherDim();
+            float[] mean = stats.input(g.layer(), m.tensor(), "input_mean", cols);
+            TensorInfo bt = layout.tensor(bias);
+            if (bt.rank() != 1 || bt.dim(0) != rows) {
+                throw new SlimqException(Failure.BAD_INPUT, "bias " + bias + " is " + bt.shapeString() + " but " + m.tensor() + " has " + rows + " rows");
+            }
+            double[] delta = new double[Math.toIntExact(rows)];
+            float[] row = new float[Math.toIntExact(cols)];
+            try (TensorView v = ckpt.map(m.tensor())) {
+                for (int r = 0; r < rows; r++) {
+                    v.readFloats(r * cols, row, 0, row.length);
+                    double acc = 0;
+                    for (int c = 0; c < cols; c++) {
+                        if (!k[(int) (c / m.span())]) {
+                            acc += (double) row[c] * mean[c];
+                        }
+                    }
+                    delta[r] = acc;
+                }
+            }
+            out.put(bias, delta);
+        }
+        return out;
     }
 
     private static void validate(PruneOptions o) {
@@ -260,7 +355,7 @@ public final class PruneService {
     }
 
     private static PruneReport report(Path in, Path out, ModelLayout layout, PruneOptions o, List<UnitGroup> groups,
-                                      LayerAllocation.Result a, double[] importance, long before) {
+                                      LayerAllocation.Result a, double[] importance, long before, Map<String, double[]> compensation) {
         int layers = layout.numLayers();
         Integer[] mlp = new Integer[layers];
         Integer[] mlpKept = new Integer[layers];
@@ -286,9 +381,11 @@ public final class PruneService {
             rows.add(new PruneReport.Layer(l, importance[l], a.sparsity()[l], mlp[l], mlpKept[l], att[l], attKept[l], qKept[l], removed[l]));
         }
         String proxy = o.amplitude() == 0 ? "none (amplitude 0)"
+                : o.stats() != null ? "statistics: 1 - cos_in_out per layer from " + o.stats() + ", normalized to mean 0, max |.| 1"
                 : "weights: mean per-weight " + (o.importance() == Importance.L1 ? "|w|" : "RMS") + " of the layer's selected units, normalized to mean 0, max |.| 1";
         return new PruneReport(in.toString(), out.toString(), layout.architecture().modelType(), o.layout().cliName(),
                 o.units().cliName(), o.importance().cliName(), o.ratio(), a.achievedRatio(), o.amplitude(), o.multipleOf(),
-                a.base(), proxy, a.totalParameters(), a.removedParameters(), before, before - a.removedParameters(), rows);
+                a.base(), proxy, a.totalParameters(), a.removedParameters(), before, before - a.removedParameters(), rows,
+                o.stats() == null ? null : o.stats().toString(), new ArrayList<>(compensation.keySet()));
     }
 }
