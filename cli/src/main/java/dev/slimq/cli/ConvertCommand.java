@@ -20,7 +20,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code slimq convert}: safetensors to GGUF and back, dtype casts, resharding. */
 @Command(name = "convert", mixinStandardHelpOptions = true,
-        header = "Convert between safetensors and GGUF, cast dtypes, reshard.")
+        header = "Convert between safetensors and GGUF, cast dtypes, reshard, export to Arrow.")
 final class ConvertCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -34,7 +34,7 @@ final class ConvertCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "OUT", description = "Output: a .gguf file, or a directory (or .safetensors file).")
     Path out;
 
-    @Option(names = "--to", required = true, paramLabel = "FORMAT", description = "gguf or safetensors.")
+    @Option(names = "--to", required = true, paramLabel = "FORMAT", description = "gguf, safetensors or arrow (an Arrow IPC file, one row per tensor with statistics).")
     String to;
 
     @Option(names = "--type", paramLabel = "T", description = "GGUF weight type: f32, f16 (default), bf16, q8_0, q4_0, q4_1.")
@@ -54,6 +54,9 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--max-shard-size", paramLabel = "SIZE", description = "Split a safetensors output into shards of at most SIZE.")
     String maxShardSize;
 
+    @Option(names = "--with-data", description = "Arrow output: add each tensor's values (as float32) in a list column.")
+    boolean withData;
+
     @Option(names = "--force", description = "Replace OUT if it exists.")
     boolean force;
 
@@ -62,7 +65,8 @@ final class ConvertCommand implements Callable<Integer> {
         ConvertService.Target target = switch (to.toLowerCase(Locale.ROOT)) {
             case "gguf" -> ConvertService.Target.GGUF;
             case "safetensors" -> ConvertService.Target.SAFETENSORS;
-            default -> throw new SlimqException(Failure.USAGE, "unknown --to '" + to + "'; use gguf or safetensors");
+            case "arrow" -> ConvertService.Target.ARROW;
+            default -> throw new SlimqException(Failure.USAGE, "unknown --to '" + to + "'; use gguf, safetensors or arrow");
         };
         Optional<GgmlType> t = type == null ? Optional.empty() : Optional.of(GgmlType.fromName(type)
                 .orElseThrow(() -> new SlimqException(Failure.USAGE, "unknown --type '" + type + "'; use f32, f16, bf16, q8_0, q4_0 or q4_1")));
@@ -70,13 +74,13 @@ final class ConvertCommand implements Callable<Integer> {
                 .orElseThrow(() -> new SlimqException(Failure.USAGE, "unknown --dtype '" + dtype + "'; use f32, f16, bf16 or f8_e4m3")));
         long shard = maxShardSize == null ? 0 : SynthCommand.parseSize(maxShardSize);
         ConvertService.Result r = ConvertService.run(in, out,
-                new ConvertService.Options(target, t, d, saturate, shard, force, run.threadCount(), BlockQuant.method(method)));
+                new ConvertService.Options(target, t, d, saturate, shard, force, run.threadCount(), BlockQuant.method(method), withData));
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(o, r);
         } else {
-            o.printf(Locale.ROOT, "converted %s (%s) -> %s (%s, %s): %d tensors, %s of tensor data%n", in, r.from(), out, r.to(), r.type(),
-                    r.tensors(), Units.bytes(r.outputBytes()));
+            o.printf(Locale.ROOT, "converted %s (%s) -> %s (%s, %s): %d tensors, %s %s%n", in, r.from(), out, r.to(), r.type(),
+                    r.tensors(), Units.bytes(r.outputBytes()), r.to().equals("arrow") ? "written" : "of tensor data");
             o.flush();
         }
         return ExitCode.OK.code();

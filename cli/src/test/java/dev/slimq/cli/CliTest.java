@@ -307,6 +307,10 @@ class CliTest {
         assertEquals(0, run("convert", llama.toString(), reference.toString(), "--to", "gguf", "--type", "q4_0").code());
         assertEquals(Files.size(reference), Files.size(optimized), "slimq-optimized blocks take exactly llama.cpp's bytes");
         assertEquals(ExitCode.USAGE.code(), run("convert", llama.toString(), tmp.resolve("m.gguf").toString(), "--to", "gguf", "--type", "f16", "--method", "search").code());
+        Path arrow = tmp.resolve("tensors.arrow");
+        assertEquals(0, run("convert", llama.toString(), arrow.toString(), "--to", "arrow", "--with-data").code());
+        byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(arrow), 6);
+        assertEquals("ARROW1", new String(head, java.nio.charset.StandardCharsets.US_ASCII));
         Path bad = tmp.resolve("bad.gguf");
         Files.write(bad, new byte[] {'G', 'G', 'U', 'F', 9, 0, 0, 0});
         Run r = run("convert", bad.toString(), tmp.resolve("x").toString(), "--to", "safetensors");

@@ -3,6 +3,7 @@ package dev.slimq.convert;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.slimq.convert.arrow.TensorTable;
 import dev.slimq.convert.gguf.BlockQuant;
 import dev.slimq.convert.gguf.GgmlBlocks;
 import dev.slimq.convert.gguf.GgmlType;
@@ -55,7 +56,7 @@ public final class ConvertService {
     }
 
     /** Target format. */
-    public enum Target { GGUF, SAFETENSORS }
+    public enum Target { GGUF, SAFETENSORS, ARROW }
 
     /**
      * @param type          GGUF tensor type for weights (GGUF output only)
@@ -65,15 +66,28 @@ public final class ConvertService {
      * @param maxShardBytes shard limit for safetensors outputs, 0 for one file
      * @param method        slimq method that fills Q4_0/Q4_1/Q8_0 blocks ({@link BlockQuant}); empty
      *                      for ggml's reference rounding (llama.cpp's bytes)
+     * @param withData      Arrow output only: add each tensor's values as a list&lt;float32&gt; column
      */
     public record Options(Target to, Optional<GgmlType> type, Optional<DType> dtype, boolean saturate, long maxShardBytes, boolean force, int threads,
-            Optional<Quantizer> method) {
+            Optional<Quantizer> method, boolean withData) {
+        /** Options without Arrow data. */
+        public Options(Target to, Optional<GgmlType> type, Optional<DType> dtype, boolean saturate, long maxShardBytes, boolean force, int threads,
+                Optional<Quantizer> method) {
+            this(to, type, dtype, saturate, maxShardBytes, force, threads, method, false);
+        }
+
         /** Options with ggml's reference rounding. */
         public Options(Target to, Optional<GgmlType> type, Optional<DType> dtype, boolean saturate, long maxShardBytes, boolean force, int threads) {
-            this(to, type, dtype, saturate, maxShardBytes, force, threads, Optional.empty());
+            this(to, type, dtype, saturate, maxShardBytes, force, threads, Optional.empty(), false);
         }
 
         public Options {
+            if (withData && to != Target.ARROW) {
+                throw new SlimqException(Failure.USAGE, "--with-data applies to --to arrow");
+            }
+            if (to == Target.ARROW && (saturate || maxShardBytes > 0)) {
+                throw new SlimqException(Failure.USAGE, (saturate ? "--saturate" : "--max-shard-size") + " does not apply to --to arrow");
+            }
             if (type.isPresent() && to != Target.GGUF) {
                 throw new SlimqException(Failure.USAGE, "--type applies to --to gguf; use --dtype for safetensors outputs");
             }
@@ -115,7 +129,32 @@ public final class ConvertService {
                 yield toGguf(in, out, o);
             }
             case SAFETENSORS -> inGguf ? ggufToSafetensors(in, out, o) : recast(in, out, o);
+            case ARROW -> {
+                if (inGguf) {
+                    throw new SlimqException(Failure.UNSUPPORTED, "GGUF to Arrow is not supported; convert to safetensors first");
+                }
+                if (!out.getFileName().toString().endsWith(".arrow")) {
+                    throw new SlimqException(Failure.USAGE, "an Arrow output is one file whose name ends in .arrow, got " + out);
+                }
+                yield toArrow(in, out, o);
+            }
         };
+    }
+
+    // ---------------------------------------------------------------- safetensors -> Arrow
+
+    /** One row per tensor with its statistics (and values with {@code withData}); see {@link TensorTable}. */
+    static Result toArrow(Path in, Path out, Options o) {
+        try (Checkpoint ck = Checkpoint.open(in); WorkPool pool = new WorkPool(o.threads())) {
+            int rows = TensorTable.write(ck, out, o.withData(), pool);
+            long bytes;
+            try {
+                bytes = Files.size(out);
+            } catch (IOException e) {
+                throw IoFailures.wrap("read", out, e);
+            }
+            return new Result(in.toString(), out.toString(), "safetensors", "arrow", o.withData() ? "statistics and values" : "statistics", rows, bytes);
+        }
     }
 
     // ---------------------------------------------------------------- safetensors -> GGUF
