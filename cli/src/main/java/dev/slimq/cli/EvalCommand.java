@@ -3,6 +3,7 @@ package dev.slimq.cli;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
 import dev.slimq.runtime.bert.Pooling;
+import dev.slimq.runtime.bert.TokenReduction;
 import dev.slimq.runtime.eval.EncoderEval;
 import dev.slimq.runtime.eval.EvalTexts;
 import java.io.PrintWriter;
@@ -51,9 +52,18 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = {"--min-cosine", "--min-cos"}, paramLabel = "C", description = "Fail (exit 7) when the mean cosine against --reference is below C.")
     Double minCosine;
 
+    @Option(names = "--token-reduction", paramLabel = "SPEC", description = {
+        "Reduce tokens between encoder layers: tome:r=N (merge N tokens before every layer after the first) or",
+        "divprune:keep=F@L (before layer L keep the fraction F). Reports the cosine against --reference",
+        "(default: the same model unreduced) and the measured speedup of the reduced forward pass."})
+    String tokenReduction;
+
     @Override
     public Integer call() {
         Pooling p = Pooling.parse(pooling);
+        if (tokenReduction != null) {
+            return reduced(p);
+        }
         if (minCosine != null && reference == null) {
             throw new SlimqException(Failure.USAGE, "--min-cosine needs --reference");
         }
@@ -80,6 +90,40 @@ final class EvalCommand implements Callable<Integer> {
             return ExitCode.QUALITY.code();
         }
         return ExitCode.OK.code();
+    }
+
+    private Integer reduced(Pooling p) {
+        TokenReduction red = TokenReduction.parse(tokenReduction);
+        List<String> lines = texts == null ? EvalTexts.bundled() : EvalTexts.read(texts);
+        EncoderEval.ReductionResult r = EncoderEval.runReduced(model, reference, lines, p, run.threadCount(), red);
+        PrintWriter o = spec.commandLine().getOut();
+        if (run.json) {
+            JsonOutput.print(o, r);
+        } else {
+            StringBuilder layers = new StringBuilder();
+            for (double t : r.tokensPerLayer()) {
+                layers.append(layers.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "%.1f", t));
+            }
+            o.printf(Locale.ROOT, "model %s with %s: %d texts, %d tokens; mean tokens per layer: %s%n", r.model(), r.reduction(), r.texts(),
+                    r.tokens(), layers);
+            o.printf(Locale.ROOT, "forward: unreduced %.3f s, reduced %.3f s, speedup %.2fx (%d threads, after a warm-up pass)%n",
+                    r.baseSeconds(), r.reducedSeconds(), r.speedup(), r.threads());
+            EncoderEval.Comparison c = r.comparison();
+            o.printf(Locale.ROOT, "cosine vs %s (%s pooling): mean %.6f, min %.6f (line %d); top-10 neighbour overlap %.3f%n",
+                    r.reference(), r.pooling(), c.meanCos(), c.minCos(), c.minIndex() + 1, c.top10Overlap());
+            o.flush();
+        }
+        if (minCosine != null && c(r) < minCosine) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.printf(Locale.ROOT, "mean cosine %.6f is below --min-cosine %s%n", c(r), minCosine);
+            err.flush();
+            return ExitCode.QUALITY.code();
+        }
+        return ExitCode.OK.code();
+    }
+
+    private static double c(EncoderEval.ReductionResult r) {
+        return r.comparison().meanCos();
     }
 
     private static void print(PrintWriter o, String label, EncoderEval.ModelStats s) {

@@ -346,6 +346,10 @@ class CliTest {
         assertTrue(cos < 1.0 && cos > 0.5, "3-bit model cosine " + cos);
         assertEquals(ExitCode.QUALITY.code(), run("eval", q.toString(), "--reference", bert.toString(), "--min-cosine", "0.99999").code());
         assertEquals(ExitCode.USAGE.code(), run("eval", bert.toString(), "--pooling", "max").code());
+        Run tome = run("eval", bert.toString(), "--token-reduction", "tome:r=2", "--json");
+        assertEquals(0, tome.code(), tome.err());
+        assertTrue(tome.out().contains("speedup"), tome.out());
+        assertEquals(ExitCode.USAGE.code(), run("eval", bert.toString(), "--token-reduction", "tome:q=2").code());
     }
 
     @Test

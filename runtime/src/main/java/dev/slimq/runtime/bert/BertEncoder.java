@@ -128,6 +128,87 @@ public final class BertEncoder {
     }
 
     /**
+     * Embeddings of a token-reduced pass, and the tokens (padding excluded) of each sequence entering
+     * each layer ({@code tokensPerLayer[b][layer]}, the last entry after the final layer).
+     */
+    public record Reduced(float[][] embeddings, int[][] tokensPerLayer) {
+    }
+
+    /**
+     * {@link #embed} with {@code reduction} applied between layers (null: none): merged tokens carry
+     * sizes, attention is proportional (log size added to a key's logit) and mean pooling is
+     * size-weighted. Without a reduction the embeddings are bit-identical to {@link #embed}'s.
+     */
+    public Reduced embedReduced(List<Encoding> batch, Pooling pooling, TokenReduction reduction) {
+        int[] offsets = offsets(batch);
+        LayerState st = layers(embeddings(batch, offsets), offsets, rowMask(batch, offsets), null, reduction, Observer.NONE);
+        return new Reduced(pool(st, pooling), st.tokensPerLayer());
+    }
+
+    /**
+     * Runs the layers on given hidden states (e.g. {@link #embeddingOutput}, possibly with rows merged by
+     * hand): {@code lengths} rows per sequence end to end, all attended, {@code sizes} per row (null: 1),
+     * with an optional {@code reduction} between layers.
+     */
+    public float[][] embedFromHidden(float[] x, int[] lengths, float[] sizes, Pooling pooling, TokenReduction reduction) {
+        int[] offsets = new int[lengths.length + 1];
+        for (int b = 0; b < lengths.length; b++) {
+            offsets[b + 1] = offsets[b] + lengths[b];
+        }
+        int n = offsets[lengths.length];
+        if (x.length != n * w.hidden() || (sizes != null && sizes.length != n)) {
+            throw new IllegalArgumentException("hidden states or sizes do not match " + n + " rows");
+        }
+        int[] mask = new int[n];
+        java.util.Arrays.fill(mask, 1);
+        return pool(layers(x.clone(), offsets, mask, sizes == null ? null : sizes.clone(), reduction, Observer.NONE), pooling);
+    }
+
+    /** Pools each sequence: [CLS] row, or the size-weighted mean of its attended rows; then L2-normalizes. */
+    private float[][] pool(LayerState st, Pooling pooling) {
+        int h = w.hidden();
+        int seqs = st.offsets().length - 1;
+        float[] x = st.x();
+        float[][] out = new float[seqs][];
+        for (int b = 0; b < seqs; b++) {
+            double[] acc = new double[h];
+            int off = st.offsets()[b];
+            int end = st.offsets()[b + 1];
+            if (pooling == Pooling.CLS) {
+                for (int j = 0; j < h; j++) {
+                    acc[j] = x[off * h + j];
+                }
+            } else {
+                double count = 0;
+                for (int i = off; i < end; i++) {
+                    if (st.rowMask()[i] != 0) {
+                        double s = st.sizes() == null ? 1.0 : st.sizes()[i];
+                        count += s;
+                        int row = i * h;
+                        for (int j = 0; j < h; j++) {
+                            acc[j] += s * x[row + j];
+                        }
+                    }
+                }
+                for (int j = 0; j < h; j++) {
+                    acc[j] /= Math.max(count, 1);
+                }
+            }
+            double norm = 0;
+            for (double v : acc) {
+                norm += v * v;
+            }
+            norm = Math.sqrt(norm);
+            float[] e = new float[h];
+            for (int j = 0; j < h; j++) {
+                e[j] = norm == 0 ? 0f : (float) (acc[j] / norm);
+            }
+            out[b] = e;
+        }
+        return out;
+    }
+
+    /**
      * The final hidden states of a batch, {@code [total tokens, hidden]} row-major with the sequences
      * end to end (see the class comment).
      */
@@ -157,6 +238,19 @@ public final class BertEncoder {
     }
 
     private float[] hiddenStates(List<Encoding> batch, int[] offsets, Observer observer) {
+        return layers(embeddings(batch, offsets), offsets, rowMask(batch, offsets), null, null, observer).x();
+    }
+
+    private static int[] rowMask(List<Encoding> batch, int[] offsets) {
+        int[] rowMask = new int[offsets[batch.size()]];
+        for (int b = 0; b < batch.size(); b++) {
+            System.arraycopy(batch.get(b).attentionMask(), 0, rowMask, offsets[b], batch.get(b).size());
+        }
+        return rowMask;
+    }
+
+    /** Word + position + token type embeddings with their LayerNorm. */
+    private float[] embeddings(List<Encoding> batch, int[] offsets) {
         int n = offsets[batch.size()];
         int h = w.hidden();
         int[] ids = new int[n];
@@ -197,14 +291,88 @@ public final class BertEncoder {
             }
         });
 
+        return x;
+    }
+
+    /**
+     * The embedding layer's output for a batch, {@code [total tokens, hidden]} with the sequences end to
+     * end: the input of {@link #embedFromHidden}.
+     */
+    public float[] embeddingOutput(List<Encoding> batch) {
+        return embeddings(batch, offsets(batch));
+    }
+
+    /** State of a (possibly token-reduced) pass: rows end to end per sequence, their mask and sizes. */
+    record LayerState(float[] x, int[] offsets, int[] rowMask, float[] sizes, int[][] tokensPerLayer) {
+    }
+
+    /**
+     * The layers of the encoder from hidden states {@code x} (sequences end to end at {@code offsets}),
+     * with optional token sizes (null: all 1; a size s adds log s to the attention logits of that key)
+     * and an optional token reduction between layers (null: none, the plain forward pass).
+     */
+    LayerState layers(float[] x0, int[] offsets0, int[] rowMask0, float[] sizes0, TokenReduction reduction, Observer observer) {
+        float[] x = x0;
+        int[] offsets = offsets0;
+        int[] rowMask = rowMask0;
+        float[] sizes = sizes0;
+        int seqs = offsets.length - 1;
+        int n = offsets[seqs];
+        int h = w.hidden();
+        int nLayers = w.layers().length;
+        int[][] counts = new int[seqs][nLayers + 1];
         float[] q = new float[n * h];
         float[] k = new float[n * h];
         float[] v = new float[n * h];
         float[] ctx = new float[n * h];
         float[] tmp = new float[n * h];
         float[] inter = new float[n * w.intermediate()];
-        for (int li = 0; li < w.layers().length; li++) {
+        for (int li = 0; li < nLayers; li++) {
+            if (reduction != null && reduction.appliesBefore(li, nLayers)) {
+                TokenReducer.Step step = TokenReducer.reduce(reduction, x, offsets, rowMask, sizes, h, pool);
+                x = step.x();
+                offsets = step.offsets();
+                rowMask = step.rowMask();
+                sizes = step.sizes();
+                n = offsets[seqs];
+            }
+            for (int b = 0; b < seqs; b++) {
+                counts[b][li] = countValid(rowMask, offsets[b], offsets[b + 1]);
+            }
             BertWeights.Layer layer = w.layers()[li];
+            float[] bias = logSizes(sizes, n);
+            runLayer(li, layer, x, offsets, rowMask, bias, n, q, k, v, ctx, tmp, inter, observer);
+        }
+        for (int b = 0; b < seqs; b++) {
+            counts[b][nLayers] = countValid(rowMask, offsets[b], offsets[b + 1]);
+        }
+        return new LayerState(x, offsets, rowMask, sizes, counts);
+    }
+
+    private static int countValid(int[] rowMask, int from, int to) {
+        int c = 0;
+        for (int i = from; i < to; i++) {
+            c += rowMask[i] != 0 ? 1 : 0;
+        }
+        return c;
+    }
+
+    /** log(size) per row, or null when there are no sizes (every token stands for itself). */
+    private static float[] logSizes(float[] sizes, int n) {
+        if (sizes == null) {
+            return null;
+        }
+        float[] bias = new float[n];
+        for (int i = 0; i < n; i++) {
+            bias[i] = (float) Math.log(sizes[i]);
+        }
+        return bias;
+    }
+
+    private void runLayer(int li, BertWeights.Layer layer, float[] x, int[] offsets, int[] rowMask, float[] bias, int n, float[] q,
+            float[] k, float[] v, float[] ctx, float[] tmp, float[] inter, Observer observer) {
+        int h = w.hidden();
+        {
             observer.layerInput(li, x);
             observer.linearInput(li, Observer.QUERY, x, h);
             rows(n, (r0, r1) -> {
@@ -212,7 +380,7 @@ public final class BertEncoder {
                 kernel.apply(x, layer.key(), layer.keyBias(), k, h, h, r0, r1);
                 kernel.apply(x, layer.value(), layer.valueBias(), v, h, h, r0, r1);
             });
-            attention(batch, offsets, q, k, v, ctx);
+            attention(offsets, rowMask, bias, q, k, v, ctx);
             observer.linearInput(li, Observer.ATTENTION_OUTPUT, ctx, h);
             rows(n, (r0, r1) -> {
                 kernel.apply(ctx, layer.attnOut(), layer.attnOutBias(), tmp, h, h, r0, r1);
@@ -235,27 +403,25 @@ public final class BertEncoder {
             observer.linearInput(li, Observer.OUTPUT, inter, m);
             observer.layerOutput(li, x);
         }
-        return x;
     }
 
     /** Scaled dot-product attention, one piece per (sequence, head); masked keys get probability 0. */
-    private void attention(List<Encoding> batch, int[] offsets, float[] q, float[] k, float[] v, float[] ctx) {
+    private void attention(int[] offsets, int[] rowMask, float[] bias, float[] q, float[] k, float[] v, float[] ctx) {
         int heads = w.heads();
         int d = w.headDim();
         int h = w.hidden();
         float scale = (float) (1.0 / Math.sqrt(d));
-        pool.map(batch.size() * heads, piece -> {
+        pool.map((offsets.length - 1) * heads, piece -> {
             int b = piece / heads;
             int head = piece % heads;
             int off = offsets[b];
             int len = offsets[b + 1] - off;
-            int[] mask = batch.get(b).attentionMask();
             float[] p = new float[len];
             for (int i = 0; i < len; i++) {
                 int qi = (off + i) * h + head * d;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < len; j++) {
-                    if (mask[j] == 0) {
+                    if (rowMask[off + j] == 0) {
                         continue;
                     }
                     int kj = (off + j) * h + head * d;
@@ -264,11 +430,14 @@ public final class BertEncoder {
                         s += q[qi + t] * k[kj + t];
                     }
                     p[j] = s * scale;
+                    if (bias != null) {
+                        p[j] += bias[off + j];
+                    }
                     max = Math.max(max, p[j]);
                 }
                 float sum = 0;
                 for (int j = 0; j < len; j++) {
-                    p[j] = mask[j] == 0 ? 0f : (float) Math.exp(p[j] - max);
+                    p[j] = rowMask[off + j] == 0 ? 0f : (float) Math.exp(p[j] - max);
                     sum += p[j];
                 }
                 float inv = sum == 0 ? 0f : 1f / sum;

@@ -10,6 +10,7 @@ import dev.slimq.runtime.bert.BertEncoder;
 import dev.slimq.runtime.bert.BertWeights;
 import dev.slimq.runtime.bert.LinearKernel;
 import dev.slimq.runtime.bert.Pooling;
+import dev.slimq.runtime.bert.TokenReduction;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -117,6 +118,99 @@ public final class EncoderEval {
                 weights.layers().length, weights.hidden(), texts.size(), tokens, truncated, (t1 - t0) / 1e9, secs,
                 secs * 1000 / texts.size(), tokens / secs);
         return new Embedded(out, stats);
+    }
+
+    /**
+     * Token reduction inside the encoder, measured end to end.
+     *
+     * @param baseSeconds wall time of the unreduced forward passes over all texts (after a warm-up pass)
+     * @param reducedSeconds the same for the reduced passes
+     * @param tokensPerLayer mean over texts of the tokens entering each layer (last entry: after the final layer)
+     * @param comparison the reduced model's embeddings against the reference (default: the same model unreduced)
+     */
+    public record ReductionResult(String reduction, String pooling, int threads, String model, String reference, int texts, long tokens,
+            double[] tokensPerLayer, double baseSeconds, double reducedSeconds, double speedup, Comparison comparison) {
+    }
+
+    /**
+     * Embeds {@code texts} with {@code model} with and without {@code reduction}, times both (each after a
+     * warm-up pass over the same texts) and compares the reduced embeddings with {@code reference}'s
+     * ({@code null}: the unreduced model's).
+     */
+    public static ReductionResult runReduced(Path model, Path reference, List<String> texts, Pooling pooling, int threads,
+            TokenReduction reduction) {
+        if (texts.isEmpty()) {
+            throw new SlimqException(Failure.USAGE, "no texts to embed");
+        }
+        try (WorkPool pool = new WorkPool(threads)) {
+            Path dir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
+            Path tokFile = dir.resolve("tokenizer.json");
+            if (!Files.isRegularFile(tokFile)) {
+                throw new SlimqException(Failure.BAD_INPUT, model + ": no tokenizer.json next to the weights; eval needs it");
+            }
+            Tokenizer tokenizer = Tokenizer.load(tokFile);
+            BertWeights weights;
+            try (Checkpoint ck = Checkpoint.open(model)) {
+                weights = BertWeights.load(ck);
+            }
+            BertEncoder encoder = new BertEncoder(weights, pool, LinearKernel.VECTOR);
+            List<List<Encoding>> batches = new ArrayList<>();
+            long tokens = 0;
+            for (int start = 0; start < texts.size(); start += BATCH) {
+                List<Encoding> batch = new ArrayList<>();
+                for (int i = start; i < Math.min(texts.size(), start + BATCH); i++) {
+                    Encoding e = tokenizer.encode(texts.get(i), true);
+                    if (e.size() > weights.maxSequence()) {
+                        e = truncate(e, weights.maxSequence());
+                    }
+                    tokens += e.size();
+                    batch.add(e);
+                }
+                batches.add(batch);
+            }
+            int layers = weights.layers().length;
+            float[][] base = new float[texts.size()][];
+            float[][] reduced = new float[texts.size()][];
+            double[] perLayer = new double[layers + 1];
+            // Warm-up passes, then the timed ones.
+            passes(encoder, batches, pooling, null, new float[texts.size()][], null);
+            passes(encoder, batches, pooling, reduction, new float[texts.size()][], null);
+            long t0 = System.nanoTime();
+            passes(encoder, batches, pooling, null, base, null);
+            long t1 = System.nanoTime();
+            passes(encoder, batches, pooling, reduction, reduced, perLayer);
+            long t2 = System.nanoTime();
+            for (int l = 0; l <= layers; l++) {
+                perLayer[l] /= texts.size();
+            }
+            float[][] ref = reference == null ? base : embed(reference, texts, pooling, pool).embeddings();
+            if (ref[0].length != reduced[0].length) {
+                throw new SlimqException(Failure.USAGE, "the model's embeddings have " + reduced[0].length
+                        + " dimensions, the reference's " + ref[0].length + "; they cannot be compared");
+            }
+            double baseSecs = (t1 - t0) / 1e9;
+            double redSecs = (t2 - t1) / 1e9;
+            return new ReductionResult(reduction.spec(), pooling.cliName(), threads, model.toString(),
+                    reference == null ? model + " (unreduced)" : reference.toString(), texts.size(), tokens, perLayer, baseSecs, redSecs,
+                    baseSecs / redSecs, compare(reduced, ref));
+        }
+    }
+
+    private static void passes(BertEncoder encoder, List<List<Encoding>> batches, Pooling pooling, TokenReduction reduction, float[][] out,
+            double[] perLayer) {
+        int at = 0;
+        for (List<Encoding> batch : batches) {
+            BertEncoder.Reduced r = encoder.embedReduced(batch, pooling, reduction);
+            System.arraycopy(r.embeddings(), 0, out, at, r.embeddings().length);
+            at += r.embeddings().length;
+            if (perLayer != null) {
+                for (int[] counts : r.tokensPerLayer()) {
+                    for (int l = 0; l < counts.length; l++) {
+                        perLayer[l] += counts[l];
+                    }
+                }
+            }
+        }
     }
 
     /** The first {@code max - 1} tokens and the last (the closing {@code [SEP]} / {@code </s>}). */

@@ -79,4 +79,19 @@ class EncoderEvalTest {
         assertEquals(List.of("[CLS]", "a", "[SEP]"), t.tokens());
         assertEquals(2, t.ids()[2]);
     }
+
+    @Test
+    void tokenReductionReportsFidelityAndSpeed() {
+        EncoderEval.ReductionResult none = EncoderEval.runReduced(model, null, EvalTexts.bundled(), Pooling.MEAN, 2,
+                new dev.slimq.runtime.bert.TokenReduction.ToMe(0));
+        assertEquals(1.0, none.comparison().minCos(), 1e-6);
+        EncoderEval.ReductionResult r = EncoderEval.runReduced(model, null, EvalTexts.bundled(), Pooling.MEAN, 2,
+                new dev.slimq.runtime.bert.TokenReduction.ToMe(4));
+        assertTrue(r.comparison().meanCos() < 1.0 && r.comparison().meanCos() > 0.5, "mean cos " + r.comparison().meanCos());
+        assertTrue(r.baseSeconds() > 0 && r.reducedSeconds() > 0 && r.speedup() > 0);
+        assertTrue(r.tokensPerLayer()[r.tokensPerLayer().length - 1] < r.tokensPerLayer()[0]);
+        EncoderEval.ReductionResult vsOther = EncoderEval.runReduced(model, other, EvalTexts.bundled(), Pooling.MEAN, 1,
+                new dev.slimq.runtime.bert.TokenReduction.ToMe(0));
+        assertTrue(vsOther.comparison().meanCos() < 0.999);
+    }
 }
