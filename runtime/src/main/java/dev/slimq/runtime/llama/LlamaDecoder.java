@@ -1,0 +1,242 @@
+package dev.slimq.runtime.llama;
+
+import dev.slimq.core.Failure;
+import dev.slimq.core.SlimqException;
+import dev.slimq.core.parallel.WorkPool;
+import dev.slimq.runtime.bert.LinearKernel;
+import java.util.Objects;
+
+/**
+ * The forward pass of a Llama-family decoder (HF {@code LlamaForCausalLM} and kin) as batched causal
+ * prefill over one window of tokens, positions 0..n-1 (no KV cache): token embedding, then per layer
+ * RMSNorm, q/k/v projections (+ biases for qwen2, per-head q/k RMSNorm for qwen3), rotary position
+ * embedding in HF's rotate-half convention, causal grouped-query attention, o projection + residual,
+ * RMSNorm, SwiGLU MLP ({@code down(silu(gate) * up)}) + residual; final RMSNorm and the lm_head.
+ *
+ * <p><b>Determinism.</b> Work is split into fixed pieces (blocks of {@value #ROWS_PER_PIECE} rows for
+ * linears and norms, one (head, row block) pair for attention) whose boundaries do not depend on the
+ * thread count, and every output element is computed by one fixed sequence of operations
+ * ({@link LinearKernel}), so logits are bit-identical for any number of threads. Each row's result
+ * depends only on the tokens at or before it, so changing later tokens leaves it bit-identical too.
+ *
+ * <p>Numerics: float storage and float matrix products; RMSNorm statistics in double; RoPE angles in
+ * double, rounded to float; softmax in float after subtracting the row maximum. Instances are
+ * immutable and may be shared across threads.
+ */
+public final class LlamaDecoder {
+    /** Rows per linear/norm work piece. */
+    static final int ROWS_PER_PIECE = 32;
+
+    private final LlamaWeights w;
+    private final WorkPool pool;
+    private final LinearKernel kernel;
+    /** Bias of the linears that have none: zeros as long as the widest output. */
+    private final float[] zeros;
+    /** {@code inv_freq[i] = theta^(-2i/d)}, i < d/2. */
+    private final double[] invFreq;
+
+    public LlamaDecoder(LlamaWeights weights, WorkPool pool, LinearKernel kernel) {
+        this.w = Objects.requireNonNull(weights);
+        this.pool = Objects.requireNonNull(pool);
+        this.kernel = Objects.requireNonNull(kernel);
+        int widest = Math.max(Math.max(w.hidden(), w.vocab()), Math.max(w.intermediate(), w.heads() * w.headDim()));
+        this.zeros = new float[widest];
+        int half = w.headDim() / 2;
+        invFreq = new double[half];
+        for (int i = 0; i < half; i++) {
+            invFreq[i] = 1.0 / Math.pow(w.ropeTheta(), (2.0 * i) / w.headDim());
+        }
+    }
+
+    public LlamaWeights weights() {
+        return w;
+    }
+
+    public int vocab() {
+        return w.vocab();
+    }
+
+    /** Logits of every position of {@code tokens}, {@code [n, vocab]} row-major: row t predicts token t+1. */
+    public float[] logits(int[] tokens) {
+        int n = tokens.length;
+        if (n == 0) {
+            throw new IllegalArgumentException("no tokens");
+        }
+        if (w.slidingWindow() > 0 && n > w.slidingWindow()) {
+            throw new SlimqException(Failure.UNSUPPORTED, "window of " + n + " tokens exceeds the model's sliding_window "
+                    + w.slidingWindow() + ", which is not implemented; use a smaller window");
+        }
+        int h = w.hidden();
+        float[] x = new float[n * h];
+        for (int t = 0; t < n; t++) {
+            int id = tokens[t];
+            if (id < 0 || id >= w.vocab()) {
+                throw new SlimqException(Failure.BAD_INPUT, "token id " + id + " outside the vocabulary of " + w.vocab());
+            }
+            System.arraycopy(w.embedding(), id * h, x, t * h, h);
+        }
+        int d = w.headDim();
+        int qw = w.heads() * d;
+        int kw = w.kvHeads() * d;
+        int inter = w.intermediate();
+        float[] xn = new float[n * h];
+        float[] q = new float[n * qw];
+        float[] k = new float[n * kw];
+        float[] v = new float[n * kw];
+        float[] ctx = new float[n * qw];
+        float[] delta = new float[n * h];
+        float[] gate = new float[n * inter];
+        float[] up = new float[n * inter];
+        float eps = w.eps();
+        for (LlamaWeights.Layer l : w.layers()) {
+            rows(n, (r0, r1) -> {
+                rmsNorm(x, xn, h, l.inputNorm(), eps, r0, r1);
+                kernel.apply(xn, l.q(), bias(l.qBias()), q, h, qw, r0, r1);
+                kernel.apply(xn, l.k(), bias(l.kBias()), k, h, kw, r0, r1);
+                kernel.apply(xn, l.v(), bias(l.vBias()), v, h, kw, r0, r1);
+                for (int r = r0; r < r1; r++) {
+                    for (int hd = 0; hd < w.heads(); hd++) {
+                        int at = r * qw + hd * d;
+                        if (l.qNorm() != null) {
+                            normAt(q, q, at, d, l.qNorm(), eps);
+                        }
+                        rope(q, at, r);
+                    }
+                    for (int hd = 0; hd < w.kvHeads(); hd++) {
+                        int at = r * kw + hd * d;
+                        if (l.kNorm() != null) {
+                            normAt(k, k, at, d, l.kNorm(), eps);
+                        }
+                        rope(k, at, r);
+                    }
+                }
+            });
+            attention(q, k, v, ctx, n);
+            rows(n, (r0, r1) -> {
+                kernel.apply(ctx, l.o(), zeros, delta, qw, h, r0, r1);
+                for (int i = r0 * h; i < r1 * h; i++) {
+                    x[i] += delta[i];
+                }
+                rmsNorm(x, xn, h, l.postNorm(), eps, r0, r1);
+                kernel.apply(xn, l.gate(), zeros, gate, h, inter, r0, r1);
+                kernel.apply(xn, l.up(), zeros, up, h, inter, r0, r1);
+                for (int i = r0 * inter; i < r1 * inter; i++) {
+                    float g = gate[i];
+                    gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+                }
+                kernel.apply(gate, l.down(), zeros, delta, inter, h, r0, r1);
+                for (int i = r0 * h; i < r1 * h; i++) {
+                    x[i] += delta[i];
+                }
+            });
+        }
+        float[] logits = new float[n * w.vocab()];
+        rows(n, (r0, r1) -> {
+            rmsNorm(x, xn, h, w.finalNorm(), eps, r0, r1);
+            kernel.apply(xn, w.lmHead(), zeros, logits, h, w.vocab(), r0, r1);
+        });
+        return logits;
+    }
+
+    private float[] bias(float[] b) {
+        return b == null ? zeros : b;
+    }
+
+    /** {@code out[r] = in[r] / sqrt(mean(in[r]^2) + eps) * g} for rows {@code [r0, r1)} of width {@code width}. */
+    private static void rmsNorm(float[] in, float[] out, int width, float[] g, float eps, int r0, int r1) {
+        for (int r = r0; r < r1; r++) {
+            normAt(in, out, r * width, width, g, eps);
+        }
+    }
+
+    /** RMSNorm of the {@code width} values at {@code at}; {@code in == out} is allowed. */
+    private static void normAt(float[] in, float[] out, int at, int width, float[] g, float eps) {
+        double ss = 0;
+        for (int j = 0; j < width; j++) {
+            double v = in[at + j];
+            ss += v * v;
+        }
+        float inv = (float) (1.0 / Math.sqrt(ss / width + eps));
+        for (int j = 0; j < width; j++) {
+            out[at + j] = g[j] * (in[at + j] * inv);
+        }
+    }
+
+    /** Rotates the head at {@code at} for position {@code pos}: HF's {@code x * cos + rotate_half(x) * sin}. */
+    private void rope(float[] a, int at, int pos) {
+        int half = invFreq.length;
+        for (int i = 0; i < half; i++) {
+            double angle = pos * invFreq[i];
+            float c = (float) Math.cos(angle);
+            float s = (float) Math.sin(angle);
+            float x1 = a[at + i];
+            float x2 = a[at + half + i];
+            a[at + i] = x1 * c - x2 * s;
+            a[at + half + i] = x2 * c + x1 * s;
+        }
+    }
+
+    /** Causal GQA: query head {@code hd} reads kv head {@code hd / (heads / kvHeads)}. */
+    private void attention(float[] q, float[] k, float[] v, float[] ctx, int n) {
+        int d = w.headDim();
+        int heads = w.heads();
+        int group = heads / w.kvHeads();
+        int qw = heads * d;
+        int kw = w.kvHeads() * d;
+        float scale = (float) (1.0 / Math.sqrt(d));
+        int blocks = (n + ROWS_PER_PIECE - 1) / ROWS_PER_PIECE;
+        pool.map(heads * blocks, piece -> {
+            int hd = piece / blocks;
+            int r0 = (piece % blocks) * ROWS_PER_PIECE;
+            int r1 = Math.min(n, r0 + ROWS_PER_PIECE);
+            int kvOff = (hd / group) * d;
+            float[] s = new float[n];
+            for (int i = r0; i < r1; i++) {
+                int qi = i * qw + hd * d;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j <= i; j++) {
+                    int kj = j * kw + kvOff;
+                    float dot = 0;
+                    for (int c = 0; c < d; c++) {
+                        dot += q[qi + c] * k[kj + c];
+                    }
+                    s[j] = dot * scale;
+                    max = Math.max(max, s[j]);
+                }
+                float sum = 0;
+                for (int j = 0; j <= i; j++) {
+                    s[j] = (float) Math.exp(s[j] - max);
+                    sum += s[j];
+                }
+                float inv = 1f / sum;
+                int ci = i * qw + hd * d;
+                for (int c = 0; c < d; c++) {
+                    ctx[ci + c] = 0;
+                }
+                for (int j = 0; j <= i; j++) {
+                    float p = s[j] * inv;
+                    int vj = j * kw + kvOff;
+                    for (int c = 0; c < d; c++) {
+                        ctx[ci + c] += p * v[vj + c];
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
+    /** Runs {@code body} over fixed blocks of {@value #ROWS_PER_PIECE} rows on the pool. */
+    private void rows(int n, RowBlock body) {
+        int pieces = (n + ROWS_PER_PIECE - 1) / ROWS_PER_PIECE;
+        pool.map(pieces, piece -> {
+            int r0 = piece * ROWS_PER_PIECE;
+            body.run(r0, Math.min(n, r0 + ROWS_PER_PIECE));
+            return null;
+        });
+    }
+
+    @FunctionalInterface
+    private interface RowBlock {
+        void run(int rowStart, int rowEnd);
+    }
+}
