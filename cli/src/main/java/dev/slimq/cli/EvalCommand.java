@@ -58,8 +58,19 @@ final class EvalCommand implements Callable<Integer> {
         "(default: the same model unreduced) and the measured speedup of the reduced forward pass."})
     String tokenReduction;
 
+    @Option(names = "--window", paramLabel = "N", defaultValue = "256",
+            description = "Decoders: tokens per perplexity window (capped at the model's context; default: ${DEFAULT-VALUE}).")
+    int window;
+
+    @Option(names = "--max-perplexity-ratio", paramLabel = "R",
+            description = "Decoders: fail (exit 7) when perplexity / the reference's exceeds R.")
+    Double maxPerplexityRatio;
+
     @Override
     public Integer call() {
+        if (isDecoder(model)) {
+            return decoder();
+        }
         Pooling p = Pooling.parse(pooling);
         if (tokenReduction != null) {
             return reduced(p);
@@ -131,5 +142,39 @@ final class EvalCommand implements Callable<Integer> {
                 label, s.path(), s.architecture(), s.layers(), s.hidden(), s.texts(), s.tokens(),
                 s.truncated() > 0 ? " (" + s.truncated() + " truncated)" : "", s.seconds(), s.msPerText(), s.tokensPerSecond(),
                 s.loadSeconds());
+    }
+
+    /** Decoders are judged by perplexity, encoders by embedding agreement. */
+    private static boolean isDecoder(java.nio.file.Path path) {
+        try (dev.slimq.core.checkpoint.Checkpoint c = dev.slimq.core.checkpoint.Checkpoint.open(path)) {
+            return c.layout().architecture().family() == dev.slimq.core.layout.Architecture.Family.DECODER;
+        }
+    }
+
+    private int decoder() {
+        if (tokenReduction != null || minCosine != null) {
+            throw new SlimqException(Failure.USAGE, "--token-reduction and --min-cosine apply to encoders; decoders are judged by perplexity");
+        }
+        if (maxPerplexityRatio != null && reference == null) {
+            throw new SlimqException(Failure.USAGE, "--max-perplexity-ratio needs --reference");
+        }
+        List<String> lines = texts == null ? EvalTexts.bundled() : EvalTexts.read(texts);
+        dev.slimq.runtime.eval.DecoderEval.Result r = dev.slimq.runtime.eval.DecoderEval.run(model, reference, lines, window, run.threadCount());
+        boolean passed = maxPerplexityRatio == null || r.perplexityRatio() <= maxPerplexityRatio;
+        PrintWriter o = spec.commandLine().getOut();
+        if (run.json) {
+            JsonOutput.print(o, r);
+        } else {
+            for (dev.slimq.runtime.eval.DecoderEval.ModelStats m : r.reference() == null ? List.of(r.model()) : List.of(r.model(), r.reference())) {
+                o.printf(java.util.Locale.ROOT, "%s (%s, %d layers): perplexity %.4f over %d tokens (window %d) in %.2f s%n", m.path(),
+                        m.architecture(), m.layers(), m.perplexity(), m.tokens(), m.window(), m.seconds());
+            }
+            if (r.perplexityRatio() != null) {
+                o.printf(java.util.Locale.ROOT, "perplexity ratio %.5f (model / reference)%s%n", r.perplexityRatio(),
+                        passed ? "" : ", over --max-perplexity-ratio " + maxPerplexityRatio);
+            }
+            o.flush();
+        }
+        return passed ? ExitCode.OK.code() : ExitCode.QUALITY.code();
     }
 }

@@ -405,6 +405,20 @@ class CliTest {
         assertEquals(ExitCode.USAGE.code(), run("quantize", llama.toString(), tmp.resolve("p").toString(), "--shard", "4/3").code());
     }
 
+    @Test
+    void evalOfADecoderReportsPerplexity() throws IOException {
+        Path q = tmp.resolve("lq");
+        assertEquals(0, run("quantize", llama.toString(), q.toString(), "--format", "dequantized", "--group-size", "64", "-q").code());
+        Run r = run("eval", q.toString(), "--reference", llama.toString(), "--window", "64", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = r.json();
+        double ppl = j.get("model").get("perplexity").asDouble();
+        assertTrue(Double.isFinite(ppl) && ppl > 1, j.toString());
+        assertTrue(j.get("perplexity_ratio").asDouble() > 0.5 && j.get("perplexity_ratio").asDouble() < 2, j.toString());
+        assertEquals(ExitCode.QUALITY.code(), run("eval", q.toString(), "--reference", llama.toString(), "--max-perplexity-ratio", "0.1").code());
+        assertEquals(ExitCode.USAGE.code(), run("eval", q.toString(), "--max-perplexity-ratio", "1.1").code());
+    }
+
     private static void assertOneLineError(Run r) {
         String err = r.err().strip();
         assertTrue(err.startsWith("slimq: error: "), err);
