@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (Java 25 check, OpenCL runtime) and run every test of every module, then check that the
-# GPU check bundle still builds within its 60 MiB limit (scripts/device/build-bundle.sh).
+# GPU check bundle still builds within its 60 MiB limit (scripts/device/build-bundle.sh), and that
+# llama.cpp itself (node-llama-cpp's prebuilt binary, from the npm registry) loads slimq's GGUF files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --no-build
@@ -12,4 +13,5 @@ if [[ $# -eq 0 ]]; then
   bundle="$(mktemp -d)"
   SLIMQ_SKIP_BUILD=1 bash scripts/device/build-bundle.sh "$bundle/gpu-bundle"
   rm -rf "$bundle"
+  bash scripts/llamacpp/check.sh
 fi
