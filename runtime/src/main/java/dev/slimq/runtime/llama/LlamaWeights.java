@@ -3,13 +3,13 @@ package dev.slimq.runtime.llama;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
 import dev.slimq.core.checkpoint.Checkpoint;
+import dev.slimq.runtime.WeightReader;
 import dev.slimq.core.layout.Architecture;
 import dev.slimq.core.layout.LinearRole;
 import dev.slimq.core.layout.ModelConfig;
 import dev.slimq.core.layout.ModelLayout;
 import dev.slimq.core.layout.TensorRole;
 import dev.slimq.core.tensor.TensorInfo;
-import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
@@ -88,7 +88,7 @@ public record LlamaWeights(Architecture architecture, int hidden, int heads, int
             throw new SlimqException(Failure.UNSUPPORTED, "qwen2 use_sliding_window is not implemented");
         }
 
-        Reader r = new Reader(checkpoint);
+        WeightReader r = new WeightReader(checkpoint);
         List<TensorInfo> embs = layout.tensorsOf(TensorRole.Kind.EMBEDDING);
         if (embs.size() != 1) {
             throw new SlimqException(Failure.BAD_INPUT, checkpoint.root() + ": expected one token embedding, found " + embs.size());
@@ -158,32 +158,5 @@ public record LlamaWeights(Architecture architecture, int hidden, int heads, int
 
     private static String bias(String weight) {
         return weight.substring(0, weight.length() - "weight".length()) + "bias";
-    }
-
-    /** Decodes tensors to floats, checking each has the shape the config implies. */
-    private record Reader(Checkpoint checkpoint) {
-        float[] optional(String name, long... shape) {
-            return checkpoint.contains(name) ? read(name, shape) : null;
-        }
-
-        float[] read(String name, long... shape) {
-            if (!checkpoint.contains(name)) {
-                throw new SlimqException(Failure.BAD_INPUT, checkpoint.root() + ": missing tensor " + name);
-            }
-            TensorInfo t = checkpoint.tensor(name);
-            if (!t.dtype().isFloat()) {
-                throw new SlimqException(Failure.UNSUPPORTED, name + " is " + t.dtype()
-                        + "; run `slimq dequantize` first (the forward pass reads float checkpoints)");
-            }
-            if (!Arrays.equals(t.shape(), shape)) {
-                throw new SlimqException(Failure.BAD_INPUT, name + " has shape " + t.shapeString() + ", expected "
-                        + Arrays.toString(shape) + " from config.json");
-            }
-            float[] a = new float[Math.toIntExact(TensorInfo.elementCount(shape))];
-            try (var view = checkpoint.map(name)) {
-                view.readFloats(0, a, 0, a.length);
-            }
-            return a;
-        }
     }
 }
