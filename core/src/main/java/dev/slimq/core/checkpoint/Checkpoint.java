@@ -322,6 +322,50 @@ public final class Checkpoint implements AutoCloseable {
         return layout;
     }
 
+    /**
+     * {@code sha256:} over every shard's 8-byte header length and header bytes, in shard order, then
+     * config.json's bytes (the checkpoint directory's, or for a bare file the one beside it, when
+     * present). It identifies a model by everything that decides its shapes and names without reading
+     * the weights: what a statistics file records and what its readers check it against.
+     */
+    public String headerFingerprint() {
+        java.security.MessageDigest md;
+        try {
+            md = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
+        for (SafetensorsFile shard : shards) {
+            java.nio.ByteBuffer prefix = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            prefix.putLong(shard.header().headerLength()).flip();
+            md.update(prefix);
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(shard.path(), java.nio.file.StandardOpenOption.READ)) {
+                java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(Math.toIntExact(shard.header().headerLength()));
+                long pos = 8;
+                while (buf.hasRemaining()) {
+                    int r = ch.read(buf, pos);
+                    if (r < 0) {
+                        throw new SlimqException(Failure.BAD_INPUT, shard.path() + " is shorter than its header");
+                    }
+                    pos += r;
+                }
+                md.update(buf.flip());
+            } catch (IOException e) {
+                throw IoFailures.wrap("read", shard.path(), e);
+            }
+        }
+        Path dir = directory ? root : root.toAbsolutePath().getParent();
+        Path cfg = dir == null ? null : dir.resolve(CONFIG_FILE);
+        if (cfg != null && Files.isRegularFile(cfg)) {
+            try {
+                md.update(Files.readAllBytes(cfg));
+            } catch (IOException e) {
+                throw IoFailures.wrap("read", cfg, e);
+            }
+        }
+        return "sha256:" + java.util.HexFormat.of().formatHex(md.digest());
+    }
+
     /** Sum of tensor data bytes over all shards. */
     public long dataBytes() {
         long s = 0;

@@ -24,6 +24,45 @@ public record Encoding(int[] ids, List<String> tokens, int[] typeIds, int[] star
         return ids.length;
     }
 
+    /** The tokens at {@code positions}, in that order, with all their fields. */
+    public Encoding select(int... positions) {
+        int n = positions.length;
+        int[] id = new int[n];
+        int[] type = new int[n];
+        int[] start = new int[n];
+        int[] end = new int[n];
+        int[] mask = new int[n];
+        int[] special = new int[n];
+        java.util.List<String> toks = new java.util.ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int s = positions[i];
+            id[i] = ids[s];
+            type[i] = typeIds[s];
+            start[i] = starts[s];
+            end[i] = ends[s];
+            mask[i] = attentionMask[s];
+            special[i] = specialTokensMask[s];
+            toks.add(tokens.get(s));
+        }
+        return new Encoding(id, toks, type, start, end, mask, special);
+    }
+
+    /**
+     * At most {@code max} tokens: the first {@code max - 1} and the last, so the closing special token
+     * ({@code [SEP]}, {@code </s>}) survives, as a model's position table requires.
+     */
+    public Encoding truncate(int max) {
+        if (size() <= max) {
+            return this;
+        }
+        int[] keep = new int[max];
+        for (int i = 0; i < max - 1; i++) {
+            keep[i] = i;
+        }
+        keep[max - 1] = size() - 1;
+        return select(keep);
+    }
+
     /** {@code [start, end]} of token {@code i}. */
     public int[] offset(int i) {
         return new int[] {starts[i], ends[i]};

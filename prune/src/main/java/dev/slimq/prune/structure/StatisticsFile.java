@@ -6,15 +6,8 @@ import dev.slimq.core.checkpoint.Checkpoint;
 import dev.slimq.core.safetensors.SafetensorsFile;
 import dev.slimq.core.tensor.TensorInfo;
 import dev.slimq.core.tensor.TensorView;
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -125,37 +118,7 @@ public final class StatisticsFile implements AutoCloseable {
 
     /** {@code sha256:} of every shard's 8-byte length and header in order, then config.json (calibrate's fingerprint). */
     public static String modelFingerprint(Checkpoint ck) {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        for (SafetensorsFile shard : ck.shards()) {
-            long len = 8 + shard.header().headerLength();
-            try (FileChannel ch = FileChannel.open(shard.path(), StandardOpenOption.READ)) {
-                ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(len));
-                while (buf.hasRemaining() && ch.read(buf) >= 0) {
-                    // read fully
-                }
-                if (buf.hasRemaining()) {
-                    throw new SlimqException(Failure.BAD_INPUT, shard.path() + " is shorter than its header");
-                }
-                md.update(buf.flip());
-            } catch (IOException e) {
-                throw new SlimqException(Failure.IO, "cannot read " + shard.path() + ": " + e.getMessage());
-            }
-        }
-        Path dir = ck.isDirectory() ? ck.root() : ck.root().toAbsolutePath().getParent();
-        Path config = dir == null ? null : dir.resolve(Checkpoint.CONFIG_FILE);
-        if (config != null && Files.isRegularFile(config)) {
-            try {
-                md.update(Files.readAllBytes(config));
-            } catch (IOException e) {
-                throw new SlimqException(Failure.IO, "cannot read " + config + ": " + e.getMessage());
-            }
-        }
-        return "sha256:" + HexFormat.of().formatHex(md.digest());
+        return ck.headerFingerprint();
     }
 
     @Override

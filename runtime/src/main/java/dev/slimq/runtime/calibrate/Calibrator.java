@@ -5,7 +5,6 @@ import dev.slimq.core.SlimqException;
 import dev.slimq.core.checkpoint.Checkpoint;
 import dev.slimq.core.checkpoint.OutputPaths;
 import dev.slimq.core.parallel.WorkPool;
-import dev.slimq.core.safetensors.SafetensorsFile;
 import dev.slimq.core.safetensors.SafetensorsWriter;
 import dev.slimq.core.safetensors.WritePlan;
 import dev.slimq.core.tensor.DType;
@@ -16,12 +15,9 @@ import dev.slimq.runtime.bert.BertEncoder;
 import dev.slimq.runtime.bert.BertWeights;
 import dev.slimq.runtime.bert.LinearKernel;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -116,7 +112,7 @@ public final class Calibrator {
         String modelFingerprint;
         try (Checkpoint ck = Checkpoint.open(req.model())) {
             weights = BertWeights.load(ck);
-            modelFingerprint = modelFingerprint(ck, dir);
+            modelFingerprint = ck.headerFingerprint();
         }
         long t1 = System.nanoTime();
         Collected c;
@@ -162,7 +158,7 @@ public final class Calibrator {
                 limit = (int) Math.min(limit, maxTokens - taken);
             }
             if (e.size() > limit) {
-                e = truncate(e, limit);
+                e = e.truncate(limit);
                 truncated++;
             }
             textHash.update((text + "\n").getBytes(StandardCharsets.UTF_8));
@@ -210,56 +206,8 @@ public final class Calibrator {
         }
     }
 
-    /** {@code sha256:} of every shard's header bytes in order, then config.json (see the class comment). */
-    static String modelFingerprint(Checkpoint ck, Path dir) {
-        MessageDigest md = sha256();
-        for (SafetensorsFile shard : ck.shards()) {
-            long len = 8 + shard.header().headerLength();
-            try (FileChannel ch = FileChannel.open(shard.path(), StandardOpenOption.READ)) {
-                ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(len));
-                while (buf.hasRemaining() && ch.read(buf) >= 0) {
-                    // read fully
-                }
-                if (buf.hasRemaining()) {
-                    throw new SlimqException(Failure.BAD_INPUT, shard.path() + " is shorter than its header");
-                }
-                md.update(buf.flip());
-            } catch (IOException e) {
-                throw new SlimqException(Failure.IO, "cannot read " + shard.path() + ": " + e.getMessage());
-            }
-        }
-        Path config = dir.resolve(Checkpoint.CONFIG_FILE);
-        if (Files.isRegularFile(config)) {
-            try {
-                md.update(Files.readAllBytes(config));
-            } catch (IOException e) {
-                throw new SlimqException(Failure.IO, "cannot read " + config + ": " + e.getMessage());
-            }
-        }
-        return "sha256:" + HexFormat.of().formatHex(md.digest());
-    }
 
     /** The first {@code max - 1} tokens and the last (the closing {@code [SEP]} / {@code </s>}). */
-    static Encoding truncate(Encoding e, int max) {
-        int[] ids = new int[max];
-        int[] types = new int[max];
-        int[] starts = new int[max];
-        int[] ends = new int[max];
-        int[] mask = new int[max];
-        int[] special = new int[max];
-        List<String> toks = new ArrayList<>(max);
-        for (int i = 0; i < max; i++) {
-            int s = i == max - 1 ? e.size() - 1 : i;
-            ids[i] = e.ids()[s];
-            types[i] = e.typeIds()[s];
-            starts[i] = e.starts()[s];
-            ends[i] = e.ends()[s];
-            mask[i] = e.attentionMask()[s];
-            special[i] = e.specialTokensMask()[s];
-            toks.add(e.tokens().get(s));
-        }
-        return new Encoding(ids, toks, types, starts, ends, mask, special);
-    }
 
     private static MessageDigest sha256() {
         try {

@@ -103,7 +103,7 @@ public final class EncoderEval {
             for (int i = start; i < Math.min(texts.size(), start + BATCH); i++) {
                 Encoding e = tokenizer.encode(texts.get(i), true);
                 if (e.size() > weights.maxSequence()) {
-                    e = truncate(e, weights.maxSequence());
+                    e = e.truncate(weights.maxSequence());
                     truncated++;
                 }
                 tokens += e.size();
@@ -161,7 +161,7 @@ public final class EncoderEval {
                 for (int i = start; i < Math.min(texts.size(), start + BATCH); i++) {
                     Encoding e = tokenizer.encode(texts.get(i), true);
                     if (e.size() > weights.maxSequence()) {
-                        e = truncate(e, weights.maxSequence());
+                        e = e.truncate(weights.maxSequence());
                     }
                     tokens += e.size();
                     batch.add(e);
@@ -214,31 +214,6 @@ public final class EncoderEval {
     }
 
     /** The first {@code max - 1} tokens and the last (the closing {@code [SEP]} / {@code </s>}). */
-    static Encoding truncate(Encoding e, int max) {
-        int[] keep = new int[max];
-        for (int i = 0; i < max - 1; i++) {
-            keep[i] = i;
-        }
-        keep[max - 1] = e.size() - 1;
-        int[] ids = new int[max];
-        int[] types = new int[max];
-        int[] starts = new int[max];
-        int[] ends = new int[max];
-        int[] mask = new int[max];
-        int[] special = new int[max];
-        List<String> toks = new ArrayList<>(max);
-        for (int i = 0; i < max; i++) {
-            int s = keep[i];
-            ids[i] = e.ids()[s];
-            types[i] = e.typeIds()[s];
-            starts[i] = e.starts()[s];
-            ends[i] = e.ends()[s];
-            mask[i] = e.attentionMask()[s];
-            special[i] = e.specialTokensMask()[s];
-            toks.add(e.tokens().get(s));
-        }
-        return new Encoding(ids, toks, types, starts, ends, mask, special);
-    }
 
     /** Cosines per text (embeddings are unit length) and the agreement of nearest neighbours. */
     public static Comparison compare(float[][] a, float[][] b) {

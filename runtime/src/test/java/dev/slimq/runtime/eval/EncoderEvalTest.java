@@ -75,7 +75,7 @@ class EncoderEvalTest {
     void truncationKeepsTheClosingToken() {
         Encoding e = new Encoding(new int[] {1, 5, 6, 7, 2}, List.of("[CLS]", "a", "b", "c", "[SEP]"), new int[5], new int[5],
                 new int[5], new int[] {1, 1, 1, 1, 1}, new int[] {1, 0, 0, 0, 1});
-        Encoding t = EncoderEval.truncate(e, 3);
+        Encoding t = e.truncate(3);
         assertEquals(List.of("[CLS]", "a", "[SEP]"), t.tokens());
         assertEquals(2, t.ids()[2]);
     }
