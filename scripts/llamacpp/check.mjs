@@ -1,12 +1,16 @@
-// Loads slimq's GGUF outputs in llama.cpp (node-llama-cpp's prebuilt CPU binary, never compiled)
-// and checks that Llama logits and BERT embeddings are finite. Usage: node check.mjs DIR
-// where DIR holds llama-{f16,q8_0,q4_0}.gguf and bert-{f16,q8_0,q4_0}.gguf.
+// Loads slimq's GGUF outputs in llama.cpp (node-llama-cpp's prebuilt CPU binary, never compiled).
+// Llama: compares llama.cpp's token ids and next-token distributions with slimq's (slimq-NAME.json,
+// written by check.sh); BERT: checks embeddings. Usage: node check.mjs DIR, where DIR holds
+// llama-{f16,q8_0,q4_0}.gguf, llama-spm-f16.gguf, bert-{f16,q8_0,q4_0}.gguf and slimq-llama-*.json.
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
 import path from "node:path";
 import fs from "node:fs";
 
 const dir = process.argv[2];
 const types = ["f16", "q8_0", "q4_0"];
+// Agreement limits with slimq's own forward pass on the same weights (check.sh's header says why).
+const KL_LIMIT = {f16: 1e-4, q8_0: 1e-3, q4_0: 1e-3};
+const PPL_LIMIT = {f16: 1e-3, q8_0: 5e-3, q4_0: 5e-3};
 const texts = process.env.SLIMQ_TEXTS
     ? fs.readFileSync(process.env.SLIMQ_TEXTS, "utf8").split("\n").filter((l) => l.trim() !== "")
     : ["the quick brown fox jumps over the lazy dog", "hello world", "a small test of embeddings"];
@@ -30,9 +34,18 @@ const cosine = (a, b) => {
     return d / Math.sqrt(na * nb);
 };
 
-for (const arch of ["llama", "bert"]) {
-    for (const type of types) {
-        const file = path.join(dir, `${arch}-${type}.gguf`);
+const logSoftmax = (row) => {
+    let m = -Infinity;
+    for (const x of row) m = Math.max(m, x);
+    let s = 0;
+    for (const x of row) s += Math.exp(x - m);
+    const l = Math.log(s) + m;
+    return Float64Array.from(row, (x) => x - l);
+};
+const models = [...types.map((t) => ["llama", t, `llama-${t}`]), ["llama", "f16", "llama-spm-f16"], ...types.map((t) => ["bert", t, `bert-${t}`])];
+for (const [arch, type, name] of models) {
+    {
+        const file = path.join(dir, `${name}.gguf`);
         const row = {file: path.basename(file), type, loaded: "no", check: ""};
         rows.push(row);
         row.logStart = llamaLogs.length;
@@ -47,34 +60,68 @@ for (const arch of ["llama", "bert"]) {
         }
         try {
             if (arch === "llama") {
-                const context = await model.createContext({contextSize: 64});
+                const context = await model.createContext({contextSize: 256, threads: 1});
                 const sequence = context.getSequence();
-                const tokens = model.tokenize(texts[0]);
-                if (tokens.length < 2) throw new Error(`tokenizer gave ${tokens.length} tokens`);
-                const input = tokens.map((t, i) => i === tokens.length - 1 ? [t, {generateNext: {probabilities: true}}] : t);
-                const out = await sequence.controlledEvaluate(input);
-                const probs = out[out.length - 1]?.next?.probabilities;
-                if (probs == null) throw new Error("no probabilities for the last token");
-                const p = new Float64Array(model.tokens.vocabSize ?? probs.size);
-                for (const [t, v] of probs) p[t] = v;
-                const vals = [...probs.values()];
-                row.tokens = tokens.length;
-                const sum = vals.reduce((a, b) => a + b, 0);
-                const ok = finite(vals) && probs.size > 1 && Math.abs(sum - 1) < 1e-3;
-                const top = probs.entries().next().value;
-                results[`${arch}-${type}`] = {p, top: top[0]};
-                row.check = `${tokens.length} tokens, ${probs.size} next-token probs, sum ${sum.toFixed(4)}, top ${top[0]} (${top[1].toFixed(4)})`;
-                if (type !== "f16" && results["llama-f16"]) {
-                    const ref = results["llama-f16"].p;
+                // slimq's own side: its token ids and decoder logits on this file's weights read back.
+                const ref = JSON.parse(fs.readFileSync(path.join(dir, `slimq-${name}.json`), "utf8"));
+                const st = {texts: 0, sameIds: 0, positions: 0, klMax: 0, klSum: 0, diffMax: 0, nllLlama: 0, nllSlimq: 0, nNll: 0, top1: 0, mismatch: []};
+                let lastProbs = null;
+                for (const t of ref.texts) {
+                    const bos = model.tokens.shouldPrependBosToken && model.tokens.bos != null ? [model.tokens.bos] : [];
+                    const ids = [...bos, ...model.tokenize(t.text)];
+                    st.texts++;
+                    if (ids.length === t.ids.length && ids.every((x, i) => x === t.ids[i])) st.sameIds++;
+                    else st.mismatch.push(`"${t.text}": llama.cpp [${ids.join(" ")}] vs slimq [${t.ids.join(" ")}]`);
+                    // Both engines run on slimq's ids, so the logits compare on the same input.
+                    await sequence.clearHistory();
+                    const out = await sequence.controlledEvaluate(t.ids.map((id) => [id, {generateNext: {probabilities: true}}]));
+                    for (let pos = 0; pos < t.ids.length; pos++) {
+                        const probs = out[pos]?.next?.probabilities;
+                        const vocab = t.logits[pos].length;
+                        if (probs == null || probs.size !== vocab) throw new Error(`position ${pos}: ${probs?.size} probabilities for a vocabulary of ${vocab}`);
+                        const lpL = new Float64Array(vocab).fill(Math.log(1e-45));
+                        for (const [tok, v] of probs) lpL[tok] = Math.log(Math.max(v, 1e-45));
+                        const lpS = logSoftmax(t.logits[pos]);
+                        let kl = 0, mL = 0, mS = 0;
+                        for (let i = 0; i < vocab; i++) { kl += Math.exp(lpS[i]) * (lpS[i] - lpL[i]); mL += lpL[i]; mS += lpS[i]; }
+                        mL /= vocab; mS /= vocab;
+                        let diff = 0, aL = 0, aS = 0;
+                        for (let i = 0; i < vocab; i++) {
+                            diff = Math.max(diff, Math.abs((lpL[i] - mL) - (lpS[i] - mS)));
+                            if (lpL[i] > lpL[aL]) aL = i;
+                            if (lpS[i] > lpS[aS]) aS = i;
+                        }
+                        st.positions++;
+                        st.klSum += kl;
+                        st.klMax = Math.max(st.klMax, kl);
+                        st.diffMax = Math.max(st.diffMax, diff);
+                        if (aL === aS) st.top1++;
+                        if (pos + 1 < t.ids.length) { st.nllLlama -= lpL[t.ids[pos + 1]]; st.nllSlimq -= lpS[t.ids[pos + 1]]; st.nNll++; }
+                        lastProbs = lpL;
+                    }
+                }
+                const pplL = Math.exp(st.nllLlama / st.nNll), pplS = Math.exp(st.nllSlimq / st.nNll);
+                Object.assign(row, {tokens: ref.texts.reduce((n, t) => n + t.ids.length, 0), sameIds: st.sameIds, texts: st.texts, klMax: st.klMax,
+                    klMean: st.klSum / st.positions, diffMax: st.diffMax, pplLlama: pplL, pplSlimq: pplS, top1: st.top1, positions: st.positions});
+                const limit = KL_LIMIT[type];
+                const ok = st.sameIds === st.texts && st.klMax <= limit && Math.abs(pplL / pplS - 1) <= PPL_LIMIT[type];
+                row.check = `ids ${st.sameIds}/${st.texts} texts equal (${row.tokens} tokens); vs slimq on ${st.positions} positions: KL max ${st.klMax.toExponential(2)} `
+                    + `(limit ${limit.toExponential(0)}) mean ${(st.klSum / st.positions).toExponential(2)}, max centered logit diff ${st.diffMax.toFixed(4)}, `
+                    + `top-1 ${st.top1}/${st.positions}, perplexity ${pplL.toFixed(3)} vs ${pplS.toFixed(3)} (ratio limit 1±${PPL_LIMIT[type]})`;
+                const p = Float64Array.from(lastProbs, Math.exp);
+                results[name] = {p};
+                const f16 = name.startsWith("llama-spm") ? null : results["llama-f16"];
+                if (type !== "f16" && f16) {
                     let kl = 0;
-                    for (let i = 0; i < p.length; i++) if (ref[i] > 0) kl += ref[i] * Math.log(ref[i] / Math.max(p[i], 1e-30));
-                    row.check += `, KL(f16||${type}) ${kl.toExponential(2)}, top1 ${results["llama-f16"].top === top[0] ? "same" : "differs"}`;
+                    for (let i = 0; i < p.length; i++) if (f16.p[i] > 0) kl += f16.p[i] * Math.log(f16.p[i] / Math.max(p[i], 1e-30));
+                    row.check += `; llama.cpp KL(f16||${type}) last position ${kl.toExponential(2)}`;
                 }
                 row.check = (ok ? "OK: " : "FAIL: ") + row.check;
+                for (const m of st.mismatch) row.check += `\n      token mismatch: ${m}`;
                 if (!ok) failed = true;
                 await context.dispose();
             } else {
-                const context = await model.createEmbeddingContext({contextSize: 64});
+                const context = await model.createEmbeddingContext({contextSize: 64, threads: 1});
                 const vecs = [];
                 for (const t of texts) vecs.push([...(await context.getEmbeddingFor(t)).vector]);
                 const ok = vecs.every((v) => v.length > 0 && finite(v) && v.some((x) => x !== 0));

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Proof in a real engine (issue 8 item 3): load slimq's GGUF outputs (tiny Llama and tiny BERT as F16, Q8_0,
-# Q4_0) in llama.cpp through node-llama-cpp's prebuilt CPU binary (getLlama({gpu: false, build: "never"})),
-# check that Llama next-token distributions and BERT embeddings are finite, and set llama.cpp's BERT
-# embeddings (quantized vs F16) beside slimq's own eval of the same GGUF files read back.
-# Needs node >= 20 and npm (registry access for `npm ci` only; everything after it runs offline).
-# Exit 1 when a GGUF fails to load, gives non-finite outputs, or Q8_0 BERT embeddings drop below cosine 0.99.
+# Q4_0, and the tiny Llama with a SentencePiece-style tokenizer as F16) in llama.cpp through node-llama-cpp's
+# prebuilt CPU binary (getLlama({gpu: false, build: "never"})).
+# Llama: llama.cpp's tokenization of the check texts must equal slimq's token ids exactly, and llama.cpp's
+# next-token distributions at every position must agree with slimq's own decoder (runtime.llama, through the
+# test-classes helper LlamaCppCheckMain) on the same weights read back from each GGUF: KL(slimq||llama.cpp)
+# at most 1e-4 (F16) / 1e-3 (Q8_0, Q4_0, where llama.cpp also quantizes activations to 8 bits), and
+# perplexity within 0.1% (F16) / 0.5%. BERT: embeddings finite, Q8_0 vs F16 cosine at least 0.99, set beside
+# slimq's own eval of the same GGUF files read back.
+# Needs node >= 20 and npm (registry access for `npm ci` only; everything after it runs offline), and the
+# built jar and cli test classes (mvn -o package -DskipTests, or mvn verify).
+# Exit 1 when a check fails, 2 when something it needs is missing.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 SLIMQ="$ROOT/slimq"
 START=$(date +%s.%N)
-[ -x "$SLIMQ" ] || { echo "check.sh: $SLIMQ not built (mvn -o install -DskipTests)" >&2; exit 2; }
+[ -x "$SLIMQ" ] || { echo "check.sh: $SLIMQ not built (mvn -o package -DskipTests)" >&2; exit 2; }
 command -v node >/dev/null && command -v npm >/dev/null || { echo "check.sh: node and npm are needed" >&2; exit 2; }
 
 # 1. Dependencies: node-llama-cpp and its linux-x64 CPU binary only (--omit=optional drops the CUDA, Vulkan
@@ -22,15 +28,36 @@ echo "node_modules: $(du -sh "$HERE/node_modules" | cut -f1), npm ci $(awk "BEGI
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
 quiet() { "$@" > "$T/cmd.log" 2>&1 || { grep -v 'incubator modules' "$T/cmd.log" >&2; echo "check.sh: failed: $*" >&2; exit 1; }; }
-printf '%s\n' "the quick brown fox jumps over the lazy dog" "hello world" "a small test of embeddings" > "$T/texts.txt"
+printf '%s\n' "the quick brown fox jumps over the lazy dog" "hello world" "a small test of embeddings" \
+  "The harbor town woke slowly on cold mornings." "Fishing boats, 42 crates: don't panic!  Twice-spaced." "naïve café ☃ 日本" > "$T/texts.txt"
 
-# 2-3. Synthesize and convert.
+# 2-3. Synthesize and convert; llama-spm is the tiny Llama with a SentencePiece-style tokenizer
+#      (testdata's SynthSentencePiece, set by the test-classes helper LlamaCppCheckMain).
+source "$ROOT/scripts/java.sh"
+JAVA="$(slimq_find_java)"
+helper() { quiet "$JAVA" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector --sun-misc-unsafe-memory-access=allow \
+  -cp "$ROOT/cli/target/slimq.jar:$ROOT/cli/target/test-classes" dev.slimq.cli.LlamaCppCheckMain "$@"; }
+[ -f "$ROOT/cli/target/test-classes/dev/slimq/cli/LlamaCppCheckMain.class" ] || { echo "check.sh: cli test classes not built (mvn -o package -DskipTests)" >&2; exit 2; }
 for arch in llama bert; do
   quiet "$SLIMQ" synth "$T/$arch" --arch "$arch" --size tiny --force -q
   for type in f16 q8_0 q4_0; do
     quiet "$SLIMQ" convert "$T/$arch" "$T/$arch-$type.gguf" --to gguf --type "$type" -q
   done
 done
+cp -r "$T/llama" "$T/llama-spm"
+helper spm "$T/llama-spm"
+quiet "$SLIMQ" convert "$T/llama-spm" "$T/llama-spm-f16.gguf" --to gguf --type f16 -q
+
+# slimq's side for Llama: each GGUF read back to safetensors, then slimq's token ids and its own
+# decoder logits (runtime.llama) for the check texts, which check.mjs sets beside llama.cpp's.
+for name in llama-f16 llama-q8_0 llama-q4_0 llama-spm-f16; do
+  src="$T/llama"; [[ $name == llama-spm-* ]] && src="$T/llama-spm"
+  quiet "$SLIMQ" convert "$T/$name.gguf" "$T/$name-st" --to safetensors -q
+  cp "$src/tokenizer.json" "$src/tokenizer_config.json" "$T/$name-st/"
+  helper logits "$T/$name-st" "$T/texts.txt" "$T/slimq-$name.json"
+done
+SLIMQ_DONE=$(date +%s.%N)
+echo "slimq side (synth, convert, read back, logits): $(awk "BEGIN{printf \"%.1f\", $SLIMQ_DONE-$NPM_DONE}") s"
 
 # 4. llama.cpp. Offline from here on: without network when the kernel lets us (user namespace).
 NET=()
@@ -38,6 +65,7 @@ if unshare -rn true 2>/dev/null; then NET=(unshare -rn); echo "llama.cpp runs wi
 status=0
 ( cd "$HERE" && SLIMQ_TEXTS="$T/texts.txt" SLIMQ_LLAMACPP_JSON="$T/llamacpp.json" "${NET[@]}" timeout 300 node check.mjs "$T" ) || status=$?
 [ "$status" = 124 ] && echo "check.sh: llama.cpp check timed out (300 s)" >&2
+echo "llama.cpp side (node check.mjs): $(awk "BEGIN{printf \"%.1f\", $(date +%s.%N)-$SLIMQ_DONE}") s"
 
 # 5. slimq's side: read each BERT GGUF back (dequantized) and embed the same texts with slimq eval against the
 #    original checkpoint. slimq eval prints no per-text embeddings, so this sets cosines beside cosines.
@@ -60,6 +88,5 @@ for type in f16 q8_0 q4_0; do
     console.log(`${type.padEnd(6)}  ${l.padEnd(32)}  ${s.padEnd(30)}  ${tk}`);
   ' "$T/llamacpp.json" "$T/eval-$type.json" "$type" "$(wc -l < "$T/texts.txt")"
 done
-echo "Llama: llama.cpp's Q8_0/Q4_0 next-token distributions are compared with its F16 one (KL above); slimq's own decoder pass (eval perplexity) is not compared here yet."
 echo "total $(awk "BEGIN{printf \"%.1f\", $(date +%s.%N)-$START}") s (npm ci $(awk "BEGIN{printf \"%.1f\", $NPM_DONE-$START}") s)"
 exit $status

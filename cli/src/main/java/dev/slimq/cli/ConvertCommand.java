@@ -75,6 +75,11 @@ final class ConvertCommand implements Callable<Integer> {
         long shard = maxShardSize == null ? 0 : SynthCommand.parseSize(maxShardSize);
         ConvertService.Result r = ConvertService.run(in, out,
                 new ConvertService.Options(target, t, d, saturate, shard, force, run.threadCount(), BlockQuant.method(method), withData));
+        PrintWriter err = spec.commandLine().getErr();
+        for (String w : r.warnings()) {
+            err.println("slimq: warning: " + w);
+        }
+        err.flush();
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(o, r);

@@ -111,8 +111,15 @@ public final class ConvertService {
         }
     }
 
-    /** What was written. */
-    public record Result(String input, String output, String from, String to, String type, int tensors, long outputBytes) {
+    /** What was written, and warnings for the user (e.g. a pre-tokenizer llama.cpp has no name for). */
+    public record Result(String input, String output, String from, String to, String type, int tensors, long outputBytes, List<String> warnings) {
+        public Result {
+            warnings = List.copyOf(warnings);
+        }
+
+        public Result(String input, String output, String from, String to, String type, int tensors, long outputBytes) {
+            this(input, output, from, to, type, tensors, outputBytes, List.of());
+        }
     }
 
     public static Result run(Path in, Path out, Options o) {
@@ -172,6 +179,8 @@ public final class ConvertService {
                 throw new SlimqException(Failure.BAD_INPUT, in + " has no tokenizer.json; GGUF embeds the tokenizer");
             }
             JsonNode tok = readJson(tokPath);
+            Path tokConfigPath = in.resolve("tokenizer_config.json");
+            JsonNode tokConfig = Files.isRegularFile(tokConfigPath) ? readJson(tokConfigPath) : com.fasterxml.jackson.databind.node.MissingNode.getInstance();
             List<Job> jobs = new ArrayList<>();
             for (TensorInfo t : ck.tensors()) {
                 Optional<String> name = arch.ggufName(t.name());
@@ -193,7 +202,8 @@ public final class ConvertService {
             if (arch == GgufArch.BERT) {
                 poolingType(in).ifPresent(p -> kv.put("bert.pooling_type", GgufValue.u32(p)));
             }
-            kv.putAll(GgufTokenizer.metadata(tok, config, arch));
+            GgufTokenizer.Metadata tokMeta = GgufTokenizer.metadata(tok, tokConfig, config, arch);
+            kv.putAll(tokMeta.keys());
             List<GgufWriter.Planned> plan = jobs.stream().map(j -> new GgufWriter.Planned(j.name(), j.hf().shape(), j.type())).toList();
             long bytes = 0;
             try (GgufWriter w = GgufWriter.create(out, kv, plan)) {
@@ -205,7 +215,7 @@ public final class ConvertService {
                 w.commit();
             }
             String type = o.method().map(m -> requested.cliName() + " (" + m.methodName() + ")").orElse(requested.cliName());
-            return new Result(in.toString(), out.toString(), "safetensors", "gguf", type, jobs.size(), bytes);
+            return new Result(in.toString(), out.toString(), "safetensors", "gguf", type, jobs.size(), bytes, tokMeta.warnings());
         }
     }
 

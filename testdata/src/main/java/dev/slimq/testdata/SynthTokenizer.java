@@ -227,7 +227,7 @@ final class SynthTokenizer {
         return root;
     }
 
-    private static void putVocab(ObjectNode model, List<String> vocab) {
+    static void putVocab(ObjectNode model, List<String> vocab) {
         ObjectNode v = model.putObject("vocab");
         for (int id = 0; id < vocab.size(); id++) {
             v.put(vocab.get(id), id);
@@ -247,7 +247,7 @@ final class SynthTokenizer {
      * A TemplateProcessing post-processor from pieces written {@code ID:TYPE_ID}, as the library's own
      * template strings: {@code $A} and {@code $B} are the sequences, anything else a special token.
      */
-    private static ObjectNode template(List<String> single, List<String> pair, Map<String, Integer> ids) {
+    static ObjectNode template(List<String> single, List<String> pair, Map<String, Integer> ids) {
         ObjectNode n = JSON.objectNode();
         n.put("type", "TemplateProcessing");
         n.set("single", pieces(single));

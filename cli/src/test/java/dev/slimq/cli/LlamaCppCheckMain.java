@@ -1,0 +1,72 @@
+package dev.slimq.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.slimq.core.checkpoint.Checkpoint;
+import dev.slimq.core.json.Json;
+import dev.slimq.core.parallel.WorkPool;
+import dev.slimq.core.tokenizer.Tokenizer;
+import dev.slimq.runtime.bert.LinearKernel;
+import dev.slimq.runtime.llama.LlamaDecoder;
+import dev.slimq.runtime.llama.LlamaWeights;
+import dev.slimq.testdata.SynthSentencePiece;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * slimq's side of {@code scripts/llamacpp/check.sh} (issue 8, proof in llama.cpp), run from the test
+ * classes with the CLI jar on the class path:
+ * <ul>
+ * <li>{@code spm DIR}: give the Llama checkpoint in DIR the SentencePiece-style tokenizer of
+ *     {@link SynthSentencePiece} (the generator's Llama has a byte-level one);</li>
+ * <li>{@code logits DIR TEXTS OUT}: for each non-empty line of TEXTS, slimq's token ids (tokenizer.json
+ *     with its post-processor, so {@code <s>} first) and slimq's own decoder logits at every position
+ *     ({@code runtime.llama}), written as JSON {@code {"texts":[{"text","ids","logits":[[...]...]}]}}
+ *     for check.mjs to set beside llama.cpp's.</li>
+ * </ul>
+ */
+public final class LlamaCppCheckMain {
+    private LlamaCppCheckMain() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length == 2 && args[0].equals("spm")) {
+            SynthSentencePiece.writeInto(Path.of(args[1]));
+            return;
+        }
+        if (args.length != 4 || !args[0].equals("logits")) {
+            System.err.println("usage: LlamaCppCheckMain spm DIR | logits DIR TEXTS OUT.json");
+            System.exit(2);
+        }
+        Path dir = Path.of(args[1]);
+        List<String> texts = Files.readAllLines(Path.of(args[2]), StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).toList();
+        Tokenizer tok = Tokenizer.load(dir.resolve("tokenizer.json"));
+        ObjectNode root = Json.MAPPER.createObjectNode();
+        ArrayNode out = root.putArray("texts");
+        try (Checkpoint ck = Checkpoint.open(dir); WorkPool pool = new WorkPool(1)) {
+            LlamaDecoder decoder = new LlamaDecoder(LlamaWeights.load(ck), pool, LinearKernel.VECTOR);
+            int vocab = decoder.vocab();
+            for (String text : texts) {
+                int[] ids = tok.encode(text, true).ids();
+                float[] logits = decoder.logits(ids);
+                ObjectNode t = out.addObject();
+                t.put("text", text);
+                ArrayNode idArray = t.putArray("ids");
+                for (int id : ids) {
+                    idArray.add(id);
+                }
+                ArrayNode rows = t.putArray("logits");
+                for (int p = 0; p < ids.length; p++) {
+                    ArrayNode row = rows.addArray();
+                    for (int v = 0; v < vocab; v++) {
+                        row.add(logits[p * vocab + v]);
+                    }
+                }
+            }
+        }
+        Files.writeString(Path.of(args[3]), Json.MAPPER.writeValueAsString(root), StandardCharsets.UTF_8);
+    }
+}
