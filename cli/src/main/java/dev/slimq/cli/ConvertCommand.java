@@ -1,6 +1,7 @@
 package dev.slimq.cli;
 
 import dev.slimq.convert.ConvertService;
+import dev.slimq.convert.DtypeRule;
 import dev.slimq.convert.gguf.BlockQuant;
 import dev.slimq.convert.gguf.GgmlType;
 import dev.slimq.core.Failure;
@@ -8,6 +9,8 @@ import dev.slimq.core.SlimqException;
 import dev.slimq.core.tensor.DType;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -48,6 +51,12 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--dtype", paramLabel = "D", description = "Safetensors float dtype: f32, f16, bf16, f8_e4m3 (default: keep).")
     String dtype;
 
+    @Option(names = "--dtype-for", paramLabel = "GLOB=D",
+            description = "Safetensors outputs: write float tensors whose name matches GLOB as D (f32, f16, bf16, f8_e4m3), "
+                    + "e.g. 'model.embed_tokens.*=f32'. Repeatable; the first matching rule wins, then --dtype applies. "
+                    + "GLOB: * and ? wildcards over the full name, or re:REGEX. A rule matching no float tensor is an error.")
+    List<String> dtypeFor = new ArrayList<>();
+
     @Option(names = "--saturate", description = "Clamp values beyond the --dtype range instead of failing.")
     boolean saturate;
 
@@ -74,7 +83,8 @@ final class ConvertCommand implements Callable<Integer> {
                 .orElseThrow(() -> new SlimqException(Failure.USAGE, "unknown --dtype '" + dtype + "'; use f32, f16, bf16 or f8_e4m3")));
         long shard = maxShardSize == null ? 0 : SynthCommand.parseSize(maxShardSize);
         ConvertService.Result r = ConvertService.run(in, out,
-                new ConvertService.Options(target, t, d, saturate, shard, force, run.threadCount(), BlockQuant.method(method), withData));
+                new ConvertService.Options(target, t, d, saturate, shard, force, run.threadCount(), BlockQuant.method(method), withData,
+                        dtypeFor.stream().map(DtypeRule::parse).toList()));
         PrintWriter err = spec.commandLine().getErr();
         for (String w : r.warnings()) {
             err.println("slimq: warning: " + w);

@@ -67,9 +67,17 @@ public final class ConvertService {
      * @param method        slimq method that fills Q4_0/Q4_1/Q8_0 blocks ({@link BlockQuant}); empty
      *                      for ggml's reference rounding (llama.cpp's bytes)
      * @param withData      Arrow output only: add each tensor's values as a list&lt;float32&gt; column
+     * @param dtypeFor      safetensors output only: per-tensor dtypes ({@link DtypeRule}), tried before
+     *                      {@code dtype}; each must match at least one float tensor
      */
     public record Options(Target to, Optional<GgmlType> type, Optional<DType> dtype, boolean saturate, long maxShardBytes, boolean force, int threads,
-            Optional<Quantizer> method, boolean withData) {
+            Optional<Quantizer> method, boolean withData, List<DtypeRule> dtypeFor) {
+        /** Options without per-tensor dtypes. */
+        public Options(Target to, Optional<GgmlType> type, Optional<DType> dtype, boolean saturate, long maxShardBytes, boolean force, int threads,
+                Optional<Quantizer> method, boolean withData) {
+            this(to, type, dtype, saturate, maxShardBytes, force, threads, method, withData, List.of());
+        }
+
         /** Options without Arrow data. */
         public Options(Target to, Optional<GgmlType> type, Optional<DType> dtype, boolean saturate, long maxShardBytes, boolean force, int threads,
                 Optional<Quantizer> method) {
@@ -81,7 +89,31 @@ public final class ConvertService {
             this(to, type, dtype, saturate, maxShardBytes, force, threads, Optional.empty(), false);
         }
 
+        /**
+         * The dtype a tensor is written as: the first matching {@code --dtype-for} rule, else
+         * {@code --dtype}, else {@code stored}. Non-float tensors always keep {@code stored}.
+         */
+        DType dtypeOf(String name, DType stored, boolean isFloat) {
+            if (!isFloat) {
+                return stored;
+            }
+            return DtypeRule.first(dtypeFor, name).map(DtypeRule::dtype).or(() -> dtype).orElse(stored);
+        }
+
+        /** Fails, before anything is written, when a rule matches none of these float tensor names. */
+        void checkRulesMatch(List<String> floatNames, Path in) {
+            for (DtypeRule r : dtypeFor) {
+                if (floatNames.stream().noneMatch(n -> r.pattern().matcher(n).matches())) {
+                    throw new SlimqException(Failure.USAGE, "--dtype-for '" + Text.oneLine(r.spec()) + "' matches no float tensor of " + in);
+                }
+            }
+        }
+
         public Options {
+            dtypeFor = List.copyOf(dtypeFor);
+            if (!dtypeFor.isEmpty() && to != Target.SAFETENSORS) {
+                throw new SlimqException(Failure.USAGE, "--dtype-for applies to --to safetensors; use --type for GGUF");
+            }
             if (withData && to != Target.ARROW) {
                 throw new SlimqException(Failure.USAGE, "--with-data applies to --to arrow");
             }
@@ -95,7 +127,7 @@ public final class ConvertService {
                 throw new SlimqException(Failure.USAGE, "--dtype applies to --to safetensors; use --type for GGUF");
             }
             dtype.ifPresent(d -> {
-                if (d != DType.F32 && d != DType.F16 && d != DType.BF16 && d != DType.F8_E4M3) {
+                if (!DtypeRule.CASTABLE.contains(d)) {
                     throw new SlimqException(Failure.USAGE, "--dtype must be f32, f16, bf16 or f8_e4m3, not " + d.wireName().toLowerCase(Locale.ROOT));
                 }
             });
@@ -322,14 +354,15 @@ public final class ConvertService {
             Map<String, GgufTensorInfo> source = new LinkedHashMap<>();
             for (GgufTensorInfo t : g.tensors()) {
                 String hf = arch.hfName(t.name());
-                DType d = o.dtype().orElse(switch (t.type()) {
+                DType d = o.dtypeOf(hf, switch (t.type()) {
                     case F16 -> DType.F16;
                     case BF16 -> DType.BF16;
                     default -> DType.F32;
-                });
+                }, true);
                 infos.add(TensorInfo.planned(hf, d, t.shape()));
                 source.put(hf, t);
             }
+            o.checkRulesMatch(new ArrayList<>(source.keySet()), in);
             o.dtype().ifPresent(d -> config.put("torch_dtype", torchDtype(d)));
             long bytes = 0;
             try (CheckpointWriter w = CheckpointWriter.create(out, infos, Map.of("format", "pt"), o.maxShardBytes(), null)) {
@@ -424,10 +457,15 @@ public final class ConvertService {
     static Result recast(Path in, Path out, Options o) {
         try (Checkpoint ck = Checkpoint.open(in)) {
             List<TensorInfo> infos = new ArrayList<>();
+            List<String> floats = new ArrayList<>();
             for (TensorInfo t : ck.tensors()) {
-                DType d = o.dtype().filter(x -> t.dtype().isFloat() && FloatCodec.isEncodable(t.dtype())).orElse(t.dtype());
-                infos.add(TensorInfo.planned(t.name(), d, t.shape()));
+                boolean castable = t.dtype().isFloat() && FloatCodec.isEncodable(t.dtype());
+                if (castable) {
+                    floats.add(t.name());
+                }
+                infos.add(TensorInfo.planned(t.name(), o.dtypeOf(t.name(), t.dtype(), castable), t.shape()));
             }
+            o.checkRulesMatch(floats, in);
             long bytes = 0;
             try (CheckpointWriter w = CheckpointWriter.create(out, infos, ck.metadata(), o.maxShardBytes(), ck)) {
                 if (o.dtype().isPresent() && ck.configJson().isPresent() && ck.configJson().get().has("torch_dtype")) {
