@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * One {@code --dtype-for GLOB=D} rule: float tensors whose full name matches {@code GLOB} are written
@@ -42,7 +41,7 @@ public record DtypeRule(String spec, Pattern pattern, DType dtype) {
         DType dtype = DType.fromWireName(d.toUpperCase(Locale.ROOT))
                 .orElseThrow(() -> new SlimqException(Failure.USAGE, "--dtype-for '" + Text.oneLine(s) + "': unknown dtype '" + Text.oneLine(d)
                         + "'; use f32, f16, bf16 or f8_e4m3"));
-        return new DtypeRule(glob, compile(glob), dtype);
+        return new DtypeRule(glob, Text.namePattern(glob), dtype);
     }
 
     /** The first rule matching {@code name}, if any. */
@@ -53,24 +52,5 @@ public record DtypeRule(String spec, Pattern pattern, DType dtype) {
             }
         }
         return Optional.empty();
-    }
-
-    private static Pattern compile(String spec) {
-        if (spec.startsWith("re:")) {
-            try {
-                return Pattern.compile(spec.substring(3));
-            } catch (PatternSyntaxException e) {
-                throw new SlimqException(Failure.USAGE, "invalid regular expression '" + Text.oneLine(spec) + "': " + e.getDescription());
-            }
-        }
-        StringBuilder re = new StringBuilder();
-        for (char c : spec.toCharArray()) {
-            switch (c) {
-                case '*' -> re.append(".*");
-                case '?' -> re.append('.');
-                default -> re.append(Pattern.quote(String.valueOf(c)));
-            }
-        }
-        return Pattern.compile(re.toString());
     }
 }

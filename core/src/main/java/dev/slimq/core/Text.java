@@ -2,6 +2,8 @@ package dev.slimq.core;
 
 import java.util.Comparator;
 import java.util.Locale;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /** String rules shared by the formats: one-line messages from untrusted names, and code point order. */
 public final class Text {
@@ -43,4 +45,30 @@ public final class Text {
         }
         return Boolean.compare(i < a.length(), j < b.length());
     };
+
+    /**
+     * A tensor-name pattern as the command line takes it: a glob ({@code *} any run, {@code ?} one
+     * character, everything else literal) over the full name, or a regular expression after {@code re:}.
+     * One definition, so that quantize's selections and convert's dtype rules read patterns alike.
+     *
+     * @throws SlimqException with {@link Failure#USAGE} for an invalid regular expression
+     */
+    public static Pattern namePattern(String spec) {
+        if (spec.startsWith("re:")) {
+            try {
+                return Pattern.compile(spec.substring(3));
+            } catch (PatternSyntaxException e) {
+                throw new SlimqException(Failure.USAGE, "invalid regular expression '" + oneLine(spec) + "': " + e.getDescription());
+            }
+        }
+        StringBuilder re = new StringBuilder();
+        for (char c : spec.toCharArray()) {
+            switch (c) {
+                case '*' -> re.append(".*");
+                case '?' -> re.append('.');
+                default -> re.append(Pattern.quote(String.valueOf(c)));
+            }
+        }
+        return Pattern.compile(re.toString());
+    }
 }

@@ -1,6 +1,7 @@
 package dev.slimq.quantize;
 
 import dev.slimq.core.Failure;
+import dev.slimq.core.Text;
 import dev.slimq.core.SlimqException;
 import dev.slimq.core.layout.ModelLayout;
 import dev.slimq.core.layout.TensorRole;
@@ -12,7 +13,6 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * Which tensors are quantized, in which groups, with how many bits (DESIGN.md section 3, tensor
@@ -118,28 +118,8 @@ public record TensorPolicy(List<String> include, List<String> exclude, OptionalI
     private static List<Pattern> compileAll(List<String> specs) {
         List<Pattern> out = new ArrayList<>();
         for (String s : specs) {
-            out.add(compile(s));
+            out.add(Text.namePattern(s));
         }
         return out;
-    }
-
-    /** A glob, or a regular expression after {@code re:}. */
-    static Pattern compile(String spec) {
-        if (spec.startsWith("re:")) {
-            try {
-                return Pattern.compile(spec.substring(3));
-            } catch (PatternSyntaxException e) {
-                throw new SlimqException(Failure.USAGE, "invalid regular expression '" + spec + "': " + e.getDescription());
-            }
-        }
-        StringBuilder re = new StringBuilder();
-        for (char c : spec.toCharArray()) {
-            switch (c) {
-                case '*' -> re.append(".*");
-                case '?' -> re.append('.');
-                default -> re.append(Pattern.quote(String.valueOf(c)));
-            }
-        }
-        return Pattern.compile(re.toString());
     }
 }
