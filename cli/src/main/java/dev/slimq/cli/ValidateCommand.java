@@ -88,7 +88,7 @@ final class ValidateCommand implements Callable<Integer> {
         }
         if (report != null) {
             try {
-                Files.writeString(report, Json.report(r));
+                Files.writeString(report, JsonOutput.document(r));
             } catch (IOException e) {
                 throw IoFailures.wrap("write", report, e);
             }
