@@ -29,8 +29,8 @@ public final class ManPages {
 
     public static void main(String[] args) throws IOException {
         if (args.length != 1) {
-            System.err.println("usage: ManPages OUT_DIR   (writes man/man1/*.1 and bash-completion/slimq)");
-            System.exit(ExitCode.USAGE.code());
+            // A build tool, not a slimq command: no exit-code mapping (only Main calls System.exit).
+            throw new IllegalArgumentException("usage: ManPages OUT_DIR   (writes man/man1/*.1 and bash-completion/slimq)");
         }
         CommandLine root = Main.commandLine(new java.io.PrintWriter(System.out), new java.io.PrintWriter(System.err), ProgressRenderer.Mode.NONE);
         Path out = Path.of(args[0]);

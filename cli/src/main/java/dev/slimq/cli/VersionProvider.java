@@ -17,7 +17,8 @@ public final class VersionProvider implements IVersionProvider {
         Properties commit = resource("build-commit.properties");
         String c = commit.getProperty("commit", "");
         String line1 = "slimq " + version();
-        if (!c.isEmpty()) {
+        // Without git on the build machine the build writes the unexpanded ${git.commit}.
+        if (c.matches("[0-9a-f]{7,64}")) {
             line1 += " (commit " + c.substring(0, Math.min(12, c.length()))
                     + ("true".equals(commit.getProperty("dirty")) ? ", modified" : "")
                     + ", " + commit.getProperty("commit_date", "") + ")";
