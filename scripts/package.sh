@@ -118,7 +118,8 @@ if (( cds )); then
   touch -h -d "$stamp" "$stage/app/slimq.aot" "$stage/app"
 fi
 
-# 6. A reproducible tarball (sorted names, fixed owner and times).
+# 6. The tarball: sorted names, fixed owner and times (the jlink image and the AOT cache are not
+# byte-reproducible across JDK builds, so the tarball is not promised to be either).
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="$stamp" \
   -C "$dist" -czf "$dist/$name.tar.gz" "$name"
 echo "package: $dist/$name.tar.gz ($(du -h "$dist/$name.tar.gz" | cut -f1); unpacked $(du -sh "$stage" | cut -f1))" >&2
