@@ -31,6 +31,13 @@ check "bin/slimq --version prints slimq $version" "$r"
 [[ ! -s "$work/err" ]] && r=ok || r="stderr: $(cat "$work/err")"
 check "--version leaves stderr empty" "$r"
 
+if [[ -f "$img/app/slimq.aot" ]]; then
+  # -XX:AOTMode=on makes the JVM refuse to start when the cache does not match this image.
+  env -i PATH="$work/tools" HOME="$work" SLIMQ_JAVA_OPTS=-XX:AOTMode=on "$img/bin/slimq" --version >/dev/null 2>"$work/err" && rc=0 || rc=$?
+  [[ $rc -eq 0 ]] && r=ok || r="rc=$rc: $(cat "$work/err")"
+  check "the AOT cache matches the unpacked image" "$r"
+fi
+
 run synth --size tiny -q "$work/model" >"$work/out" 2>"$work/err" && rc=0 || rc=$?
 [[ $rc -eq 0 && -f "$work/model/config.json" && ! -s "$work/err" ]] && r=ok || r="rc=$rc, stderr: $(cat "$work/err")"
 check "synth -q writes a model, stderr empty" "$r"
