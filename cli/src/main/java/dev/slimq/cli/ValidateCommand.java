@@ -6,7 +6,6 @@ import dev.slimq.core.SlimqException;
 import dev.slimq.core.compute.ActivationType;
 import dev.slimq.core.compute.ComputeBackend;
 import dev.slimq.core.compute.DeviceRequest;
-import dev.slimq.core.json.Json;
 import dev.slimq.kernels.Backends;
 import dev.slimq.quantize.ValidateService;
 import java.io.IOException;
