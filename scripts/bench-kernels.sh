@@ -15,7 +15,7 @@ json="${BENCH_JSON:-/tmp/slimq-bench-kernels.json}"
 ./slimq bench --json-file "$json" "$@"
 python3 - "$json" <<'PY'
 import json, sys
-entries = json.load(open(sys.argv[1]))
+entries = json.load(open(sys.argv[1]))["entries"]
 hits = [e for e in entries if e["shape"] == "4096x11008" and e["batch"] == 1]
 if not hits:
     print("targets: 4096x11008 batch 1 not in this run")

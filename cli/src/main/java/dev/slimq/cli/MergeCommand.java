@@ -51,7 +51,7 @@ final class MergeCommand implements Callable<Integer> {
             j.put("parts", r.parts());
             j.put("output", out.toString());
             j.put("output_bytes", r.outputBytes());
-            o.print(Json.report(j));
+            JsonOutput.print(o, j);
         } else {
             o.printf(Locale.ROOT, "merged %d parts -> %s%n", r.parts(), out);
             o.printf(Locale.ROOT, "  %d tensors, weight files %s; %.3f bits per weight (native), mean SQNR %.2f dB%n", r.tensors(),

@@ -7,7 +7,9 @@ import java.util.Locale;
 
 /**
  * Renders progress on stderr: a redrawn bar on a terminal (at most ten redraws a second), a plain
- * line every few seconds otherwise (CI logs stay readable), nothing when quiet.
+ * line every few seconds otherwise or when {@code CI} is set (CI logs stay readable), nothing when
+ * quiet. The bar is redrawn with a carriage return and space padding only, no ANSI escape codes,
+ * so it needs nothing from the terminal and {@code NO_COLOR} / {@code TERM=dumb} are trivially met.
  */
 final class ProgressRenderer implements ProgressListener {
 
@@ -21,16 +23,27 @@ final class ProgressRenderer implements ProgressListener {
          * redirected while stderr is still a terminal.
          */
         static Mode detect() {
-            String p = System.getProperty("slimq.progress");
-            if (p != null) {
-                return switch (p) {
+            return detect(System.getProperty("slimq.progress"), System.getenv("CI"));
+        }
+
+        /**
+         * {@code CI} set to anything but {@code false}/{@code 0} turns a bar into lines: CI runners
+         * that allocate a pseudo-terminal would otherwise log every redraw.
+         */
+        static Mode detect(String property, String ci) {
+            Mode m;
+            if (property != null) {
+                m = switch (property) {
                     case "bar" -> BAR;
                     case "none" -> NONE;
                     default -> LINES;
                 };
+            } else {
+                java.io.Console c = System.console();
+                m = c != null && c.isTerminal() ? BAR : LINES;
             }
-            java.io.Console c = System.console();
-            return c != null && c.isTerminal() ? BAR : LINES;
+            boolean inCi = ci != null && !ci.isEmpty() && !ci.equalsIgnoreCase("false") && !ci.equals("0");
+            return m == BAR && inCi ? LINES : m;
         }
     }
 
@@ -41,6 +54,8 @@ final class ProgressRenderer implements ProgressListener {
     private final Mode mode;
     private long lastNanos = System.nanoTime();
     private boolean barShown;
+    /** Length of the bar on screen: a shorter redraw pads with spaces to cover it. */
+    private int barLength;
 
     ProgressRenderer(PrintWriter err, Mode mode) {
         this.err = err;
@@ -68,11 +83,12 @@ final class ProgressRenderer implements ProgressListener {
         if (mode == Mode.BAR) {
             int width = 30;
             int filled = (int) Math.round(frac * width);
-            err.print(String.format(Locale.ROOT, "\r%-8s [%s%s] %5.1f%% %s\033[K", e.task(), "#".repeat(filled), " ".repeat(width - filled), frac * 100, amount));
+            String bar = String.format(Locale.ROOT, "%-8s [%s%s] %5.1f%% %s", e.task(), "#".repeat(filled), " ".repeat(width - filled), frac * 100, amount);
+            err.print("\r" + bar + " ".repeat(Math.max(0, barLength - bar.length())));
+            barLength = Math.max(barLength, bar.length());
             barShown = true;
             if (done) {
-                err.print("\r\033[K");
-                barShown = false;
+                clear();
             }
         } else if (!done) {
             err.println(String.format(Locale.ROOT, "slimq: %s %.1f%% (%s)", e.task(), frac * 100, amount));
@@ -83,10 +99,15 @@ final class ProgressRenderer implements ProgressListener {
     /** Clears a bar left on screen (call before printing results). */
     synchronized void finish() {
         if (barShown) {
-            err.print("\r\033[K");
+            clear();
             err.flush();
-            barShown = false;
         }
+    }
+
+    private void clear() {
+        err.print("\r" + " ".repeat(barLength) + "\r");
+        barShown = false;
+        barLength = 0;
     }
 
     static String format(long v, String unit) {

@@ -143,8 +143,7 @@ final class QuantizeCommand implements Callable<Integer> {
             t.put("plan_seconds", r.planSeconds());
             t.put("quantize_seconds", r.quantizeSeconds());
             t.put("total_seconds", r.totalSeconds());
-            o2.print(Json.report(j));
-            o2.flush();
+            JsonOutput.print(o2, j);
         } else {
             printSummary(o2, r);
         }

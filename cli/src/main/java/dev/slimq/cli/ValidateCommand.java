@@ -6,7 +6,6 @@ import dev.slimq.core.SlimqException;
 import dev.slimq.core.compute.ActivationType;
 import dev.slimq.core.compute.ComputeBackend;
 import dev.slimq.core.compute.DeviceRequest;
-import dev.slimq.core.json.Json;
 import dev.slimq.kernels.Backends;
 import dev.slimq.quantize.ValidateService;
 import java.io.IOException;
@@ -88,7 +87,7 @@ final class ValidateCommand implements Callable<Integer> {
         }
         if (report != null) {
             try {
-                Files.writeString(report, Json.report(r));
+                Files.writeString(report, JsonOutput.document(r));
             } catch (IOException e) {
                 throw IoFailures.wrap("write", report, e);
             }
