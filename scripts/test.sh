@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up (Java 25 check, OpenCL runtime) and run every test of every module, then check that the
 # GPU check bundle still builds within its 60 MiB limit (scripts/device/build-bundle.sh), and that
-# llama.cpp itself (node-llama-cpp's prebuilt binary, from the npm registry) loads slimq's GGUF files.
+# llama.cpp itself (node-llama-cpp's prebuilt binary, from the npm registry) loads slimq's GGUF files,
+# and that the packaged tarball runs without a system Java.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --no-build
@@ -14,4 +15,7 @@ if [[ $# -eq 0 ]]; then
   SLIMQ_SKIP_BUILD=1 bash scripts/device/build-bundle.sh "$bundle/gpu-bundle"
   rm -rf "$bundle"
   bash scripts/llamacpp/check.sh
+  # The self-contained tarball (jlink image, man pages, completion, AOT cache) runs with no Java on PATH.
+  bash scripts/package.sh --no-build
+  bash scripts/test-package.sh
 fi
