@@ -24,10 +24,11 @@ import java.util.Base64;
  *
  * <p>{@link #transform} returns the replacement of the <em>first</em> (shortest) key that prefixes the
  * input, as {@code spm_precompiled::Precompiled::transform} does ({@code results[0]}); SentencePiece's own
- * C++ normalizer takes the longest. Hugging Face's results are what slimq reproduces, and on real
- * charsmaps the two agree for the chunks the normalizer looks up (one grapheme cluster under 6 bytes, or
- * one character). Untrusted data: every position is bounds-checked; a trie walk that leaves the array
- * stops, a value that does not point at a NUL-terminated UTF-8 string is a BAD_INPUT error.
+ * C++ normalizer takes the longest. Hugging Face's results are what slimq reproduces; the two differ only
+ * where one key is a proper prefix of another inside one looked-up chunk (a grapheme cluster under 6
+ * bytes, or one character; see {@link Normalizer.Precompiled}). Untrusted data: every position is
+ * bounds-checked; a trie walk that leaves the array stops, a value that does not point at a
+ * NUL-terminated UTF-8 string is a BAD_INPUT error.
  */
 final class PrecompiledCharsMap {
     private final int[] units;
