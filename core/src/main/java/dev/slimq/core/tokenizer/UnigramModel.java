@@ -6,7 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -68,7 +68,7 @@ final class UnigramModel implements TokenizerModel {
         this.scores = scores.clone();
         this.unkId = unkId;
         this.byteFallback = byteFallback;
-        Map<String, Integer> v = new HashMap<>(pieces.size() * 2);
+        Map<String, Integer> v = new LinkedHashMap<>(pieces.size() * 2);
         double min = Double.POSITIVE_INFINITY;
         trie = new CodePointTrie(pieces.size());
         for (int id = 0; id < this.pieces.length; id++) {
