@@ -66,11 +66,25 @@ record BpeModel(Map<String, Integer> vocab, Map<Long, int[]> merges, String[] id
             }
         }
         // symbols: id, from, to (code points of the word)
-        List<int[]> syms = new ArrayList<>(n);
+        // As the library's merge_word (bpe/model.rs): symbols are laid end to end by their UTF-8 lengths
+        // (Word::add), so offsets count only what was added. A character with no symbol, byte fallback
+        // or unk is dropped, moving later offsets left; an unknown character waits as a pending unk
+        // (fused with the next unknown when fuseUnk) that is written only before the next known
+        // character or at the end of the word, so byte-fallback symbols can come before it.
+        int[] byteToCp = new int[n * 4 + 1];
+        int totalBytes = 0;
+        for (int i = 0; i < n; i++) {
+            int len = Chars.utf8(word.cps[i]).length;
+            for (int k = 0; k < len; k++) {
+                byteToCp[totalBytes++] = i;
+            }
+        }
+        Symbols syms = new Symbols(byteToCp, totalBytes, n);
         Integer unk = unkToken == null ? null : vocab.get(unkToken);
-        boolean lastWasUnk = false;
+        int pendingUnkLen = -1;
         for (int i = 0; i < n; i++) {
             String s = new String(Character.toChars(word.cps[i]));
+            int byteLen = Chars.utf8(word.cps[i]).length;
             String withAffixes = s;
             if (i > 0 && continuingSubwordPrefix != null) {
                 withAffixes = continuingSubwordPrefix + withAffixes;
@@ -80,12 +94,15 @@ record BpeModel(Map<String, Integer> vocab, Map<Long, int[]> merges, String[] id
             }
             Integer id = vocab.get(withAffixes);
             if (id != null) {
-                syms.add(new int[] {id, i, i + 1});
-                lastWasUnk = false;
+                if (pendingUnkLen >= 0) {
+                    syms.add(unk, pendingUnkLen);
+                    pendingUnkLen = -1;
+                }
+                syms.add(id, byteLen);
                 continue;
             }
             if (byteFallback) {
-                byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+                byte[] bytes = withAffixes.getBytes(StandardCharsets.UTF_8);
                 int[] ids = new int[bytes.length];
                 boolean all = true;
                 for (int k = 0; k < bytes.length && all; k++) {
@@ -95,22 +112,56 @@ record BpeModel(Map<String, Integer> vocab, Map<Long, int[]> merges, String[] id
                 }
                 if (all) {
                     for (int bid : ids) {
-                        syms.add(new int[] {bid, i, i + 1});
+                        syms.add(bid, 1);
                     }
-                    lastWasUnk = false;
                     continue;
                 }
             }
             if (unk != null) {
-                if (fuseUnk && lastWasUnk) {
-                    syms.getLast()[2] = i + 1;
+                if (pendingUnkLen >= 0 && fuseUnk) {
+                    pendingUnkLen += byteLen;
                 } else {
-                    syms.add(new int[] {unk, i, i + 1});
+                    if (pendingUnkLen >= 0) {
+                        syms.add(unk, pendingUnkLen);
+                    }
+                    pendingUnkLen = byteLen;
                 }
-                lastWasUnk = true;
             }
         }
-        return mergeAll(syms);
+        if (pendingUnkLen >= 0) {
+            syms.add(unk, pendingUnkLen);
+        }
+        return mergeAll(syms.list);
+    }
+
+    /** Symbols laid end to end in UTF-8 bytes; stored as {id, from, to} in code points of the word. */
+    private static final class Symbols {
+        final List<int[]> list = new ArrayList<>();
+        private final int[] byteToCp;
+        private final int totalBytes;
+        private final int cps;
+        private int pos;
+
+        Symbols(int[] byteToCp, int totalBytes, int cps) {
+            this.byteToCp = byteToCp;
+            this.totalBytes = totalBytes;
+            this.cps = cps;
+        }
+
+        void add(int id, int byteLen) {
+            int from = pos, to = pos + byteLen;
+            pos = to;
+            // never an empty or out-of-word range, even where affix bytes run past the word's own bytes
+            list.add(new int[] {id, cp(from), Math.max(cp(from) + 1, cpEnd(to))});
+        }
+
+        private int cp(int b) {
+            return b >= totalBytes ? cps - 1 : byteToCp[b];
+        }
+
+        private int cpEnd(int b) {
+            return b > totalBytes ? cps : byteToCp[b - 1] + 1;
+        }
     }
 
     /**

@@ -55,18 +55,18 @@ sealed interface Decoder {
         }
     }
 
-    /** {@code pre_tokenizers/metaspace.rs}: replacement back to spaces, the first one dropped. */
+    /**
+     * {@code pre_tokenizers/metaspace.rs}: replacement characters back to spaces, except that in the first
+     * token every replacement character is dropped when a prefix was prepended (prepend_scheme not
+     * "never"), as the library's {@code decode_chain} does.
+     */
     record Metaspace(int replacement, boolean stripFirst) implements Decoder {
         @Override
         public List<String> decodeChain(List<String> tokens) {
             String r = new String(Character.toChars(replacement));
             List<String> out = new ArrayList<>(tokens.size());
             for (int i = 0; i < tokens.size(); i++) {
-                String t = tokens.get(i).replace(r, " ");
-                if (i == 0 && stripFirst && t.startsWith(" ")) {
-                    t = t.substring(1);
-                }
-                out.add(t);
+                out.add(tokens.get(i).replace(r, i == 0 && stripFirst ? "" : " "));
             }
             return out;
         }

@@ -52,15 +52,28 @@ sealed interface Normalizer {
             while (i < p.length()) {
                 // a cluster: one starter and the combining marks after it, normalized together
                 int j = i + 1;
-                while (j < p.length() && combining(p.cps[j])) {
+                while (j < p.length() && (combining(p.cps[j]) || composesWithPrevious(p.cps[j - 1], p.cps[j]))) {
                     j++;
                 }
-                String n = java.text.Normalizer.normalize(new String(p.cps, i, j - i), form);
-                int s = p.start[i], e = p.end[j - 1];
-                n.codePoints().forEach(cp -> b.add(cp, s, e));
+                b.addReplacement(p, i, j, java.text.Normalizer.normalize(new String(p.cps, i, j - i), form));
                 i = j;
             }
             return b.build();
+        }
+
+        /**
+         * Whether {@code cp} changes when normalized after {@code prev} (halfwidth katakana and their
+         * voiced marks, which are letters rather than marks, compose under NFKC): then the two belong to
+         * one cluster, as the library normalizes the whole string at once. Below U+0300 nothing composes
+         * with what precedes it.
+         */
+        private boolean composesWithPrevious(int prev, int cp) {
+            if (cp < 0x300) {
+                return false;
+            }
+            String a = new String(Character.toChars(prev)), b = new String(Character.toChars(cp));
+            return !java.text.Normalizer.normalize(a + b, form)
+                    .equals(java.text.Normalizer.normalize(a, form) + java.text.Normalizer.normalize(b, form));
         }
 
         private static boolean combining(int cp) {
@@ -142,12 +155,77 @@ sealed interface Normalizer {
                 int from = cp + text.codePointCount(at, m.start());
                 int to = from + text.codePointCount(m.start(), m.end());
                 b.addAll(p, cp, from);
-                int s = p.start[from], e = p.end[to - 1];
+                // as the library's NormalizedString::replace: every new character takes the range of the
+                // match's last character
+                int s = p.start[to - 1], e = p.end[to - 1];
                 content.codePoints().forEach(c -> b.add(c, s, e));
                 cp = to;
                 at = m.end();
             }
             return b.addAll(p, cp, p.length()).build();
+        }
+    }
+
+    /**
+     * {@code normalizers/unicode.rs} Nmt: drops the ASCII/C1 control characters SentencePiece's NMT rules
+     * drop and turns the other white-space-like code points (tab, newlines, zero-width spaces, U+2581,
+     * BOM, U+FFFD, ...) into a space.
+     */
+    record Nmt() implements Normalizer {
+        @Override
+        public Piece normalize(Piece p) {
+            Piece.Builder b = new Piece.Builder();
+            for (int i = 0; i < p.length(); i++) {
+                int c = p.cps[i];
+                if ((c >= 0x01 && c <= 0x08) || c == 0x0B || (c >= 0x0E && c <= 0x1F) || c == 0x7F || c == 0x8F
+                        || c == 0x9F) {
+                    continue;
+                }
+                boolean space = c == 0x09 || c == 0x0A || c == 0x0C || c == 0x0D || c == 0x1680
+                        || (c >= 0x200B && c <= 0x200F) || c == 0x2028 || c == 0x2029 || c == 0x2581
+                        || c == 0xFEFF || c == 0xFFFD;
+                b.add(space ? ' ' : c, p.start[i], p.end[i]);
+            }
+            return b.build();
+        }
+    }
+
+    /**
+     * {@code normalizers/precompiled.rs}: SentencePiece's normalization rules compiled into its
+     * {@code precompiled_charsmap} ({@link PrecompiledCharsMap}). As the library does it: the text is cut
+     * into extended grapheme clusters; a cluster shorter than 6 UTF-8 bytes is looked up whole, and when
+     * that finds nothing, each of its characters is looked up alone; a character without a rule stays.
+     * Replacements are aligned as {@link Piece.Builder#addReplacement} describes.
+     */
+    record Precompiled(PrecompiledCharsMap map) implements Normalizer {
+        private static final Pattern GRAPHEME = Pattern.compile("\\X");
+
+        @Override
+        public Piece normalize(Piece p) {
+            String text = p.text();
+            Piece.Builder b = new Piece.Builder();
+            Matcher m = GRAPHEME.matcher(text);
+            int cp = 0; // code point index of the cluster's start
+            while (m.find()) {
+                String g = m.group();
+                int len = g.codePointCount(0, g.length());
+                byte[] utf8 = g.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                String whole = utf8.length < 6 ? map.transform(utf8) : null;
+                if (whole != null) {
+                    b.addReplacement(p, cp, cp + len, whole);
+                } else {
+                    for (int k = cp; k < cp + len; k++) {
+                        String one = map.transform(Chars.utf8(p.cps[k]));
+                        if (one == null) {
+                            b.add(p.cps[k], p.start[k], p.end[k]);
+                        } else {
+                            b.addReplacement(p, k, k + 1, one);
+                        }
+                    }
+                }
+                cp += len;
+            }
+            return b.build();
         }
     }
 

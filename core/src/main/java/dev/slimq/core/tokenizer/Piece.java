@@ -85,6 +85,24 @@ final class Piece {
             return this;
         }
 
+        /**
+         * {@code replacement} in place of code points {@code [from, to)} of {@code p}, aligned as the
+         * library's {@code NormalizedString::transform} aligns a replacement: new characters take the
+         * original ranges of the old ones one to one, extra new characters the range of the last old one,
+         * extra old characters are dropped.
+         */
+        Builder addReplacement(Piece p, int from, int to, String replacement) {
+            int k = 0;
+            for (int i = 0; i < replacement.length(); ) {
+                int cp = replacement.codePointAt(i);
+                i += Character.charCount(cp);
+                int src = Math.min(from + k, to - 1);
+                add(cp, p.start[src], p.end[src]);
+                k++;
+            }
+            return this;
+        }
+
         int size() {
             return n;
         }

@@ -74,7 +74,7 @@ public final class Tokenizer {
      * Loads {@code tokenizer.json}.
      *
      * @throws TokenizerFormatException BAD_INPUT when malformed, UNSUPPORTED for a model or component
-     *                                  slimq does not implement (Unigram, Precompiled, ...)
+     *                                  slimq does not implement (WordLevel, BPE dropout, ...)
      * @throws dev.slimq.core.SlimqException IO when the file cannot be read
      */
     public static Tokenizer load(Path tokenizerJson) {
@@ -155,11 +155,12 @@ public final class Tokenizer {
         return decoder == null ? String.join(" ", tokens) : String.join("", decoder.decodeChain(tokens));
     }
 
-    /** The subword model: {@code "WordPiece"} or {@code "BPE"}, as tokenizer.json names it. */
+    /** The subword model: {@code "WordPiece"}, {@code "BPE"} or {@code "Unigram"}, as tokenizer.json names it. */
     public String modelType() {
         return switch (model) {
             case WordPieceModel w -> "WordPiece";
             case BpeModel b -> "BPE";
+            case UnigramModel u -> "Unigram";
         };
     }
 

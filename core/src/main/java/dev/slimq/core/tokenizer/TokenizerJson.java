@@ -64,7 +64,11 @@ final class TokenizerJson {
     }
 
     private TokenizerModel model(JsonNode m) {
-        String type = m.path("type").asText(m.has("merges") ? "BPE" : m.has("max_input_chars_per_word") ? "WordPiece" : "");
+        String type = m.path("type").asText(m.has("merges") ? "BPE" : m.has("max_input_chars_per_word") ? "WordPiece"
+                : m.path("vocab").isArray() ? "Unigram" : "");
+        if (type.equals("Unigram")) {
+            return unigram(m);
+        }
         Map<String, Integer> vocab = new LinkedHashMap<>();
         if (!m.path("vocab").isObject()) {
             if (type.equals("BPE") || type.equals("WordPiece")) {
@@ -105,6 +109,34 @@ final class TokenizerJson {
         };
     }
 
+    /** {@code {"type": "Unigram", "unk_id": N or null, "vocab": [[piece, score], ...], "byte_fallback": bool}}. */
+    private TokenizerModel unigram(JsonNode m) {
+        JsonNode v = m.path("vocab");
+        if (!v.isArray()) {
+            throw bad("Unigram model.vocab is not an array of [piece, score]");
+        }
+        List<String> pieces = new ArrayList<>(v.size());
+        double[] scores = new double[v.size()];
+        for (JsonNode e : v) {
+            if (!e.isArray() || e.size() != 2 || !e.get(0).isTextual() || !e.get(1).isNumber()) {
+                throw bad("Unigram vocab entry " + pieces.size() + " is not [piece, score]: " + abbreviate(e));
+            }
+            scores[pieces.size()] = e.get(1).doubleValue();
+            pieces.add(e.get(0).asText());
+        }
+        int unk = -1;
+        if (m.hasNonNull("unk_id")) {
+            if (!m.get("unk_id").canConvertToInt()) {
+                throw bad("Unigram unk_id is not an integer");
+            }
+            unk = m.get("unk_id").intValue();
+            if (unk < 0) {
+                throw bad("Unigram unk_id " + unk + " is negative");
+            }
+        }
+        return new UnigramModel(pieces, scores, unk, m.path("byte_fallback").asBoolean(false));
+    }
+
     private Normalizer normalizer(JsonNode n) {
         String type = text(n, "type");
         return switch (type) {
@@ -124,6 +156,8 @@ final class TokenizerJson {
             case "Strip" -> new Normalizer.Strip(n.path("strip_left").asBoolean(true),
                     n.path("strip_right").asBoolean(true));
             case "Prepend" -> new Normalizer.Prepend(text(n, "prepend"));
+            case "Nmt" -> new Normalizer.Nmt();
+            case "Precompiled" -> new Normalizer.Precompiled(PrecompiledCharsMap.parseBase64(text(n, "precompiled_charsmap")));
             case "Replace" -> new Normalizer.Replace(pattern(need(n, "pattern")), text(n, "content"));
             case "Sequence" -> {
                 List<Normalizer> steps = new ArrayList<>();

@@ -6,9 +6,11 @@
  *
  * <p>Supported: WordPiece (BERT: BertNormalizer, BertPreTokenizer, TemplateProcessing/BertProcessing),
  * byte-level BPE (GPT-2/RoBERTa/Llama-3/Qwen2: ByteLevel with its regex, Split, NFC, ignore_merges) and
- * SentencePiece-style BPE (Llama-2/Mistral: Metaspace or Prepend+Replace, byte_fallback, fuse_unk), with
- * their decoders. Not supported (UNSUPPORTED on load): Unigram and WordLevel models, the Precompiled
- * normalizer (T5, XLM-R), BPE dropout, pair encoding, truncation and padding.
+ * SentencePiece-style BPE (Llama-2/Mistral: Metaspace or Prepend+Replace, byte_fallback, fuse_unk) and
+ * SentencePiece Unigram (XLM-R, T5, ALBERT, mBART: the Precompiled normalizer with its
+ * precompiled_charsmap, Nmt, Metaspace with prepend_scheme, Viterbi with unknown fusing and byte
+ * fallback), with their decoders. Not supported (UNSUPPORTED on load): the WordLevel model, BPE dropout;
+ * and no pair encoding, truncation or padding.
  *
  * <p>Each component mirrors a file of {@code huggingface/tokenizers} under {@code tokenizers/src/}, named
  * in its javadoc. Offsets are UTF-16 indices into the input string.

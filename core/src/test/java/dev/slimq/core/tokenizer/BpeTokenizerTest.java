@@ -104,6 +104,7 @@ class BpeTokenizerTest {
     void nfcComposesBeforeByteLevel() {
         Encoding e = llama3.encode("e\u0301", false);
         assertEquals(List.of("Ã", "©"), e.tokens());
-        assertEquals(List.of(List.of(0, 2), List.of(0, 2)), offsets(e));
+        // the composed é takes the range of the e it starts from, as the library aligns a 2-to-1 replacement
+        assertEquals(List.of(List.of(0, 1), List.of(0, 1)), offsets(e));
     }
 }

@@ -39,14 +39,22 @@ class TokenizerLoadTest {
         assertEquals(Failure.BAD_INPUT, fails("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a b\"]}}").failure());
         assertEquals(Failure.BAD_INPUT, fails("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":2000000000},\"merges\":[]}}").failure());
         assertEquals(Failure.BAD_INPUT, fails("{" + WP_MODEL + ",\"added_tokens\":[{\"id\":-3,\"content\":\"x\"}]}").failure());
+        // Unigram: empty vocabulary, unk_id outside it, an entry that is not [piece, score]
+        assertEquals(Failure.BAD_INPUT, fails("{\"model\":{\"type\":\"Unigram\",\"vocab\":[]}}").failure());
+        assertEquals(Failure.BAD_INPUT, fails("{\"model\":{\"type\":\"Unigram\",\"unk_id\":1,\"vocab\":[[\"a\",-1.0]]}}").failure());
+        assertEquals(Failure.BAD_INPUT, fails("{\"model\":{\"type\":\"Unigram\",\"vocab\":[[\"a\",\"x\"]]}}").failure());
+        // Precompiled: no charsmap, not base64, a trie size beyond the data
+        assertEquals(Failure.BAD_INPUT, fails("{" + WP_MODEL + ",\"normalizer\":{\"type\":\"Precompiled\"}}").failure());
+        assertEquals(Failure.BAD_INPUT, fails("{" + WP_MODEL + ",\"normalizer\":{\"type\":\"Precompiled\",\"precompiled_charsmap\":\"%%\"}}").failure());
+        assertEquals(Failure.BAD_INPUT, fails("{" + WP_MODEL + ",\"normalizer\":{\"type\":\"Precompiled\",\"precompiled_charsmap\":\"AAEAAA==\"}}").failure());
         assertEquals(Failure.BAD_INPUT, fails("{" + WP_MODEL + ",\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(\"},"
                 + "\"behavior\":\"Isolated\"}}").failure());
     }
 
     @Test
     void unsupported() throws IOException {
-        assertEquals(Failure.UNSUPPORTED, fails("{\"model\":{\"type\":\"Unigram\",\"vocab\":[]}}").failure());
-        assertEquals(Failure.UNSUPPORTED, fails("{" + WP_MODEL + ",\"normalizer\":{\"type\":\"Precompiled\"}}").failure());
+        assertEquals(Failure.UNSUPPORTED, fails("{\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"a\":0},\"unk_token\":\"a\"}}").failure());
+        assertEquals(Failure.UNSUPPORTED, fails("{" + WP_MODEL + ",\"normalizer\":{\"type\":\"ByteLevel\"}}").failure());
         assertEquals(Failure.UNSUPPORTED, fails("{" + WP_MODEL + ",\"decoder\":{\"type\":\"CTC\"}}").failure());
     }
 

@@ -10,7 +10,7 @@ import java.util.Map;
 
 /**
  * Closes a requested token set over what the tokenizer needs to keep producing it: for BPE, the tokens
- * on each kept token's merge path.
+ * on each kept token's merge path; for Unigram, the lowest-scoring piece ({@link #unigramMinScorePiece}).
  *
  * <p>Why the merge path is enough: BPE applies, at each step, the lowest-ranked applicable merge. If
  * every merge that the original run applied survives, removing other merges never changes which merge
@@ -22,6 +22,46 @@ import java.util.Map;
  */
 final class TokenSelection {
     private TokenSelection() {
+    }
+
+    /**
+     * The Unigram piece whose score is the vocabulary's minimum (the first such in id order), which a
+     * trimmed Unigram vocabulary must keep.
+     *
+     * <p>Why keeping the pieces the corpus uses, plus this one, leaves the corpus's segmentation unchanged.
+     * The library's Viterbi pass ({@code encode_optimized}) computes, for every position j of a word,
+     * {@code best[j] = max over nodes (i, j) of best[i] + score(i, j)}, visiting starts i in increasing
+     * order and replacing only on a strictly greater value, and backtracks from the end. Its nodes are the
+     * vocabulary pieces found in the text, plus an unknown node over one character wherever no
+     * single-character piece starts, scored {@code minScore - 10} with {@code minScore} the lowest score
+     * in the vocabulary. Let P be the path the untrimmed model returns for a corpus word. Every piece on
+     * P is kept (its id occurs in the corpus encoding; so do the ids a fused unknown run turns into: the
+     * run's own piece, its byte pieces, or unk, all kept). Compare the trimmed lattice with the original:
+     * <ul>
+     *   <li>a kept piece keeps its score, and with the minimum-score piece kept, {@code minScore} and so
+     *       every old unknown node's score are unchanged;</li>
+     *   <li>removing a single-character piece c creates a new unknown node over c, scored
+     *       {@code minScore - 10 < minScore <= score(c)}: below the node it replaces;</li>
+     *   <li>nothing else changes.</li>
+     * </ul>
+     * So every trimmed node scores at most what the original node on the same span scored, and since
+     * floating-point addition is monotonic, by induction over j, {@code best'[j] <= best[j]} everywhere,
+     * with equality, bit for bit, on P's boundaries (P's prefix is still there, summed in the same order).
+     * At each boundary j of P, the original chose its predecessor i* as the first start reaching
+     * {@code best[j]}: starts before i* gave strictly less there and give at most that now, starts after
+     * give at most {@code best[j]} and do not replace an equal value. So the trimmed pass picks i* at every
+     * boundary and returns P. Without the minimum-score piece this fails: if the kept pieces all score
+     * well above the dropped minimum, unknown nodes become cheaper and can beat kept pieces (the test
+     * {@code unigramWithoutTheMinimumPieceWouldResegment} shows such a case).
+     */
+    static int unigramMinScorePiece(double[] scores) {
+        int best = 0;
+        for (int i = 1; i < scores.length; i++) {
+            if (scores[i] < scores[best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     /** The GPT-2 byte-to-unicode table: the 256 single-character tokens of byte-level BPE. */

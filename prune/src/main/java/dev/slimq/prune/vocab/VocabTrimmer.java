@@ -45,8 +45,10 @@ import java.util.TreeSet;
  *
  * <p>Rows are copied as raw bytes (no float round trip), so kept tokens' embeddings are bit-identical.
  * Corpus files are tokenized whole, without special tokens; encoding the corpus with the trimmed
- * tokenizer yields exactly the original ids renumbered. Unigram tokenizers are refused (UNSUPPORTED):
- * their scores make every piece a candidate segmentation, so removing pieces changes how kept text splits.
+ * tokenizer yields exactly the original ids renumbered. For Unigram tokenizers the scores are kept as
+ * they are, the unknown piece, the {@code <0xNN>} pieces with byte_fallback and the lowest-scoring piece
+ * are kept too (why the last is needed, and why that makes the kept text's segmentation unchanged:
+ * {@link TokenSelection}); SentencePiece model files, which would describe the old vocabulary, are left out.
  */
 public final class VocabTrimmer {
     private VocabTrimmer() {
@@ -93,6 +95,9 @@ public final class VocabTrimmer {
                          int[] keptIds) {
     }
 
+    /** SentencePiece model files that describe the vocabulary; a trimmed Unigram checkpoint leaves them out. */
+    static final List<String> SENTENCEPIECE_FILES = List.of("sentencepiece.bpe.model", "spiece.model", "tokenizer.model");
+
     /** Trims {@code in} into {@code out} (atomically; {@code in} is never modified). */
     public static Result run(Path in, Path out, Options opt) {
         OutputPaths.check(out, List.of(in), opt.force());
@@ -105,20 +110,26 @@ public final class VocabTrimmer {
         ObjectNode tok = (ObjectNode) readJson(in.resolve("tokenizer.json"));
         ObjectNode model = (ObjectNode) tok.path("model");
         String type = model.path("type").asText(model.has("merges") ? "BPE" : model.has("max_input_chars_per_word")
-                ? "WordPiece" : "");
-        if (type.equals("Unigram")) {
-            throw new SlimqException(Failure.UNSUPPORTED, "Unigram tokenizers are not supported by trim-vocab: "
-                    + "removing pieces changes how the kept text is segmented");
-        }
-        if (!type.equals("BPE") && !type.equals("WordPiece")) {
+                ? "WordPiece" : model.path("vocab").isArray() ? "Unigram" : "");
+        if (!type.equals("BPE") && !type.equals("WordPiece") && !type.equals("Unigram")) {
             throw new SlimqException(Failure.UNSUPPORTED, "tokenizer model " + (type.isEmpty() ? "(none)" : type)
-                    + " is not supported by trim-vocab (WordPiece and BPE are)");
+                    + " is not supported by trim-vocab (WordPiece, BPE and Unigram are)");
         }
+        boolean unigram = type.equals("Unigram");
+        // Loading validates the whole file (a Unigram vocab of [piece, score] pairs, its unk_id, ...).
         Tokenizer tokenizer = Tokenizer.load(in.resolve("tokenizer.json"));
 
         // Old id space: the model vocabulary plus the added tokens.
         Map<String, Integer> modelVocab = new LinkedHashMap<>();
-        model.path("vocab").properties().forEach(e -> modelVocab.put(e.getKey(), e.getValue().asInt()));
+        if (unigram) {
+            // [piece, score] pairs; the id is the position (a repeated piece answers to its last id, as in the library)
+            int i = 0;
+            for (JsonNode e : model.path("vocab")) {
+                modelVocab.put(e.get(0).asText(), i++);
+            }
+        } else {
+            model.path("vocab").properties().forEach(e -> modelVocab.put(e.getKey(), e.getValue().asInt()));
+        }
         Map<String, Integer> vocab = new LinkedHashMap<>(modelVocab);
         tok.path("added_tokens").forEach(a -> vocab.put(a.path("content").asText(), a.path("id").asInt()));
         int oldSize = vocab.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
@@ -150,6 +161,12 @@ public final class VocabTrimmer {
         // What the tokenizer and model need whatever the text.
         tok.path("added_tokens").forEach(a -> keep[a.path("id").asInt()] = true);
         keepNamed(keep, vocab, model.path("unk_token"));
+        if (unigram && model.hasNonNull("unk_id")) {
+            keep[model.get("unk_id").asInt()] = true;
+        }
+        if (unigram) {
+            keep[TokenSelection.unigramMinScorePiece(unigramScores(model))] = true;
+        }
         JsonNode config = readJsonIfExists(in.resolve("config.json"));
         JsonNode generation = readJsonIfExists(in.resolve("generation_config.json"));
         for (JsonNode cfg : new JsonNode[] {config, generation}) {
@@ -165,7 +182,7 @@ public final class VocabTrimmer {
                 keepNamed(keep, vocab, b);
             }
         }
-        if (type.equals("BPE") && model.path("byte_fallback").asBoolean(false)) {
+        if ((type.equals("BPE") || unigram) && model.path("byte_fallback").asBoolean(false)) {
             for (int b = 0; b < 256; b++) {
                 keepNamed(keep, vocab, String.format("<0x%02X>", b));
             }
@@ -251,6 +268,13 @@ public final class VocabTrimmer {
                     w.omitFile("vocab.json");
                     w.omitFile("merges.txt");
                 }
+                if (unigram) {
+                    // SentencePiece model files would describe the untrimmed vocabulary: tokenizer.json,
+                    // rewritten, is the tokenizer of the output (transformers' fast tokenizers load it)
+                    for (String f : SENTENCEPIECE_FILES) {
+                        w.omitFile(f);
+                    }
+                }
                 files.forEach(w::putFile);
                 for (TensorInfo t : ckpt.tensors()) {
                     try (TensorView v = ckpt.map(t.name()); SafetensorsWriter.TensorSink sink = w.open(t.name())) {
@@ -304,8 +328,34 @@ public final class VocabTrimmer {
         }
     }
 
+    /** The Unigram model's piece scores in id order. */
+    private static double[] unigramScores(JsonNode model) {
+        double[] scores = new double[model.path("vocab").size()];
+        int i = 0;
+        for (JsonNode e : model.path("vocab")) {
+            scores[i++] = e.get(1).doubleValue();
+        }
+        return scores;
+    }
+
     private static int rewriteTokenizer(ObjectNode tok, ObjectNode model, String type, int[] newId,
                                         List<TokenSelection.Merge> merges, boolean[] keep, Map<String, Integer> vocab) {
+        if (type.equals("Unigram")) {
+            // kept [piece, score] pairs as written (scores untouched), in the original order
+            ArrayNode pieces = Json.MAPPER.createArrayNode();
+            int id = 0;
+            for (JsonNode e : model.path("vocab")) {
+                if (keep[id++]) {
+                    pieces.add(e);
+                }
+            }
+            model.set("vocab", pieces);
+            if (model.hasNonNull("unk_id")) {
+                model.put("unk_id", newId[model.get("unk_id").asInt()]);
+            }
+            remapAddedAndPostProcessor(tok, newId);
+            return 0;
+        }
         ObjectNode newVocab = Json.MAPPER.createObjectNode();
         List<Map.Entry<String, Integer>> entries = new ArrayList<>();
         model.path("vocab").properties().forEach(e -> entries.add(Map.entry(e.getKey(), e.getValue().asInt())));
@@ -327,13 +377,17 @@ public final class VocabTrimmer {
             model.set("merges", kept);
             mergesAfter = kept.size();
         }
+        remapAddedAndPostProcessor(tok, newId);
+        return mergesAfter;
+    }
+
+    private static void remapAddedAndPostProcessor(ObjectNode tok, int[] newId) {
         for (JsonNode a : tok.path("added_tokens")) {
             ((ObjectNode) a).put("id", newId[a.path("id").asInt()]);
         }
         if (tok.path("post_processor").isObject()) {
             remapPostProcessor((ObjectNode) tok.get("post_processor"), newId);
         }
-        return mergesAfter;
     }
 
     private static boolean isKept(String token, boolean[] keep, Map<String, Integer> vocab) {

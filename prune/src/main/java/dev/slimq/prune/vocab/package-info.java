@@ -6,7 +6,8 @@
  * small fraction of the vocabulary. Dropping the unused rows shrinks the model without touching any
  * computation on the tokens that remain: kept rows are copied byte for byte, so a text made only of kept
  * tokens gives bit-identical outputs. The tokenizer is rewritten so it still produces every kept token
- * (special tokens, byte-level BPE's 256 byte tokens, and every BPE merge on a kept token's merge path)
+ * (special tokens, byte-level BPE's 256 byte tokens, every BPE merge on a kept token's merge path, and
+ * for Unigram the unknown piece, byte-fallback pieces and the lowest-scoring piece, scores unchanged)
  * and numbers them consecutively in the original order.
  */
 package dev.slimq.prune.vocab;

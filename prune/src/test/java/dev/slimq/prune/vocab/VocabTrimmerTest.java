@@ -18,6 +18,7 @@ import dev.slimq.core.tokenizer.AddedToken;
 import dev.slimq.core.tokenizer.Tokenizer;
 import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSpec;
+import dev.slimq.testdata.SynthUnigram;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -187,17 +188,137 @@ class VocabTrimmerTest {
         Files.createDirectories(tmp.resolve("exists"));
         assertEquals(Failure.USAGE, assertThrows(SlimqException.class, () -> VocabTrimmer.run(in, tmp.resolve("exists"),
                 new VocabTrimmer.Options(List.of(), List.of(corpus), 1, 64, false))).failure());
-        // Unigram: UNSUPPORTED (exit 4).
-        Path uni = tmp.resolve("uni");
-        SynthCheckpoint.write(SynthSpec.tinyBert(), uni);
-        ObjectNode tok = (ObjectNode) Json.MAPPER.readTree(uni.resolve("tokenizer.json").toFile());
+        // WordLevel: UNSUPPORTED (exit 4).
+        Path wl = tmp.resolve("wl");
+        SynthCheckpoint.write(SynthSpec.tinyBert(), wl);
+        ObjectNode tok = (ObjectNode) Json.MAPPER.readTree(wl.resolve("tokenizer.json").toFile());
         ObjectNode model = Json.MAPPER.createObjectNode();
-        model.put("type", "Unigram");
-        model.putArray("vocab").addArray().add("[PAD]").add(0.0);
+        model.put("type", "WordLevel");
+        model.putObject("vocab").put("[PAD]", 0);
+        model.put("unk_token", "[PAD]");
         tok.set("model", model);
-        Files.writeString(uni.resolve("tokenizer.json"), Json.python(tok));
-        assertEquals(Failure.UNSUPPORTED, assertThrows(SlimqException.class, () -> VocabTrimmer.run(uni, tmp.resolve("y"),
+        Files.writeString(wl.resolve("tokenizer.json"), Json.python(tok));
+        assertEquals(Failure.UNSUPPORTED, assertThrows(SlimqException.class, () -> VocabTrimmer.run(wl, tmp.resolve("y"),
                 new VocabTrimmer.Options(List.of(), List.of(corpus), 1, 64, false))).failure());
+    }
+
+    @Test
+    void unigramCorpusTrim() throws IOException {
+        Path in = tmp.resolve("xlmr");
+        SynthUnigram.write(SynthSpec.tinyBert(), in, SynthCheckpoint.Options.defaults());
+        Path out = tmp.resolve("xlmr-trim");
+        VocabTrimmer.Result r = trim(in, out, 1);
+        assertEquals("Unigram", r.tokenizerModel());
+        checkTrimmed(in, out, r, 1);
+        int[] table = r.keptIds();
+        JsonNode before = Json.MAPPER.readTree(in.resolve("tokenizer.json").toFile()).path("model");
+        JsonNode after = Json.MAPPER.readTree(out.resolve("tokenizer.json").toFile()).path("model");
+        // every kept piece with its score, as written, in the original order
+        assertEquals(table.length, after.path("vocab").size());
+        for (int n = 0; n < table.length; n++) {
+            assertEquals(before.path("vocab").get(table[n]), after.path("vocab").get(n), "piece " + n);
+        }
+        assertEquals(3, table[after.path("unk_id").asInt()]);
+        // the lowest-scoring piece stays, so unknown characters keep their score
+        double min = Double.POSITIVE_INFINITY;
+        for (JsonNode e : before.path("vocab")) {
+            min = Math.min(min, e.get(1).asDouble());
+        }
+        double minAfter = Double.POSITIVE_INFINITY;
+        for (JsonNode e : after.path("vocab")) {
+            minAfter = Math.min(minAfter, e.get(1).asDouble());
+        }
+        assertEquals(min, minAfter);
+        // ids of <s> <pad> </s> <unk> stay 0-3; <mask> moves from 1023 to the last kept id
+        Tokenizer t = Tokenizer.load(out.resolve("tokenizer.json"));
+        assertEquals(table.length - 1, t.tokenToId("<mask>").orElseThrow());
+        JsonNode cfg = Json.MAPPER.readTree(out.resolve("config.json").toFile());
+        assertEquals(1, cfg.path("pad_token_id").asInt());
+        assertEquals(2, cfg.path("eos_token_id").asInt());
+        assertTrue(r.parametersAfter() < r.parametersBefore());
+    }
+
+    /**
+     * A Unigram vocabulary where trimming to the used pieces alone would change the segmentation (the
+     * case {@link TokenSelection#unigramMinScorePiece} argues about): a -45, b -45, ab -20, c -20, bc -1.
+     * "abc" is ab+c (-40; a+bc is -46), "bc" is bc. Keeping only ab, c, bc (and unk) raises the minimum
+     * score to -20, so an unknown character costs -30 instead of -55 and "abc" becomes unk(a)+bc (-31).
+     * trim-vocab also keeps the minimum piece (a), and the segmentation stays ab+c.
+     */
+    @Test
+    void unigramWithoutTheMinimumPieceWouldResegment() throws IOException {
+        Path in = tmp.resolve("abc");
+        SynthCheckpoint.write(SynthSpec.tinyBert(), in);
+        ObjectNode tok = (ObjectNode) Json.MAPPER.readTree(in.resolve("tokenizer.json").toFile());
+        tok.putArray("added_tokens");
+        tok.putNull("normalizer");
+        tok.putObject("pre_tokenizer").put("type", "WhitespaceSplit");
+        tok.putNull("post_processor");
+        tok.putNull("decoder");
+        ObjectNode model = tok.putObject("model");
+        model.put("type", "Unigram");
+        model.put("unk_id", 0);
+        com.fasterxml.jackson.databind.node.ArrayNode v = model.putArray("vocab");
+        String[] pieces = {"<unk>", "a", "b", "ab", "c", "bc"};
+        double[] scores = {0, -45, -45, -20, -20, -1};
+        for (int i = 0; i < pieces.length; i++) {
+            v.addArray().add(pieces[i]).add(scores[i]);
+        }
+        model.put("byte_fallback", false);
+        Files.writeString(in.resolve("tokenizer.json"), Json.python(tok));
+        Files.delete(in.resolve("tokenizer_config.json"));
+        Path corpus = tmp.resolve("abc.txt");
+        Files.writeString(corpus, "abc bc");
+        assertArrayEquals(new int[] {3, 4, 5}, Tokenizer.load(in.resolve("tokenizer.json")).encodeIds("abc bc"));
+
+        Path out = tmp.resolve("abc-trim");
+        VocabTrimmer.Result r = VocabTrimmer.run(in, out, new VocabTrimmer.Options(List.of(), List.of(corpus), 1, 8, false));
+        assertArrayEquals(new int[] {0, 1, 3, 4, 5}, r.keptIds(), "unk, the minimum piece a, and the used pieces");
+        Tokenizer trimmed = Tokenizer.load(out.resolve("tokenizer.json"));
+        assertEquals(List.of("ab", "c", "bc"), trimmed.encode("abc bc", false).tokens());
+
+        // The same trim without the minimum piece: "abc" resegments into an unknown a and bc.
+        ObjectNode bad = (ObjectNode) Json.MAPPER.readTree(out.resolve("tokenizer.json").toFile());
+        ((com.fasterxml.jackson.databind.node.ArrayNode) bad.path("model").path("vocab")).remove(1);
+        Path badFile = tmp.resolve("without-min.json");
+        Files.writeString(badFile, Json.python(bad));
+        assertEquals(List.of("a", "bc", "bc"), Tokenizer.load(badFile).encode("abc bc", false).tokens());
+        assertArrayEquals(new int[] {0, 3, 3}, Tokenizer.load(badFile).encode("abc bc", false).ids());
+    }
+
+    @Test
+    void unigramByteFallbackKeepsTheBytePieces() throws IOException {
+        Path in = tmp.resolve("bf");
+        SynthCheckpoint.write(SynthSpec.tinyBert(), in);
+        ObjectNode tok = (ObjectNode) Json.MAPPER.readTree(in.resolve("tokenizer.json").toFile());
+        tok.putArray("added_tokens");
+        tok.putNull("normalizer");
+        tok.putObject("pre_tokenizer").put("type", "WhitespaceSplit");
+        tok.putNull("post_processor");
+        ObjectNode dec = tok.putObject("decoder");
+        dec.put("type", "ByteFallback");
+        ObjectNode model = tok.putObject("model");
+        model.put("type", "Unigram");
+        model.put("unk_id", 0);
+        com.fasterxml.jackson.databind.node.ArrayNode v = model.putArray("vocab");
+        v.addArray().add("<unk>").add(0.0);
+        for (int b = 0; b < 256; b++) {
+            v.addArray().add(String.format("<0x%02X>", b)).add(-10.0);
+        }
+        for (String p : new String[] {"x", "y", "xy", "z", "zz"}) {
+            v.addArray().add(p).add(-1.0 - p.length());
+        }
+        model.put("byte_fallback", true);
+        Files.writeString(in.resolve("tokenizer.json"), Json.python(tok));
+        Files.delete(in.resolve("tokenizer_config.json"));
+        Path corpus = tmp.resolve("xy.txt");
+        Files.writeString(corpus, "xy x");
+        VocabTrimmer.Result r = VocabTrimmer.run(in, tmp.resolve("bf-trim"), new VocabTrimmer.Options(List.of(), List.of(corpus), 1, 8, false));
+        assertEquals(1 + 256 + 2, r.tokensAfter(), "unk, 256 byte pieces, x and xy");
+        Tokenizer t = Tokenizer.load(tmp.resolve("bf-trim").resolve("tokenizer.json"));
+        // y and z are gone: they come out as their bytes now, and decode back
+        assertEquals(List.of("x", "<0x79>", "<0x7A>"), t.encode("x y z", false).tokens());
+        assertEquals("xyz", t.decode(t.encode("x y z", false).ids()));
     }
 
     @Test
