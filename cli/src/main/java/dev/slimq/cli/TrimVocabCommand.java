@@ -17,12 +17,14 @@ import picocli.CommandLine.Spec;
 /**
  * {@code slimq trim-vocab}: drops unused vocabulary rows (see {@link VocabTrimmer}). Errors are
  * {@link dev.slimq.core.SlimqException}s thrown by the trimmer (USAGE for bad options, UNSUPPORTED for
- * Unigram tokenizers).
+ * tokenizer models it cannot trim). WordPiece, byte-level BPE, SentencePiece-style BPE and Unigram are trimmed.
  */
 @Command(name = "trim-vocab", mixinStandardHelpOptions = true,
         header = "Keep only the tokens a corpus or id list needs: smaller embedding and output head, same outputs for kept tokens.",
         description = {"Kept: the given ids, corpus tokens seen at least --min-count times, every special/added token, "
-                + "byte-level BPE's 256 byte tokens and every token on a kept token's BPE merge path. "
+                + "byte-level BPE's 256 byte tokens and every token on a kept token's BPE merge path; for Unigram "
+                + "tokenizers the scores, <unk>, the <0xNN> byte pieces (byte_fallback) and the lowest-scoring piece, "
+                + "so the corpus is segmented exactly as before. "
                 + "Rows are copied byte for byte; new ids follow the original order; the vocabulary is padded "
                 + "with unused zero rows to a multiple of --multiple-of."})
 final class TrimVocabCommand implements Callable<Integer> {

@@ -10,6 +10,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+import java.nio.file.Path;
 
 /**
  * The two JSON dialects slimq writes. {@link #python} lays a tree out as Python's
@@ -26,7 +29,9 @@ public final class Json {
     private static final ObjectMapper REPORT_MAPPER = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .setSerializationInclusion(JsonInclude.Include.NON_NULL)
-            .enable(SerializationFeature.INDENT_OUTPUT);
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            // A Path is written as the path the user typed, not Jackson's default file:// URI.
+            .registerModule(new SimpleModule("slimq-paths").addSerializer(Path.class, new ToStringSerializer(Path.class)));
     private static final ObjectWriter REPORT = REPORT_MAPPER.writer();
 
     static {
