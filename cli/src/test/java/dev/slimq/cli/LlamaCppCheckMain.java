@@ -7,6 +7,8 @@ import dev.slimq.core.json.Json;
 import dev.slimq.core.parallel.WorkPool;
 import dev.slimq.core.tokenizer.Tokenizer;
 import dev.slimq.runtime.bert.LinearKernel;
+import dev.slimq.runtime.bert.Pooling;
+import dev.slimq.runtime.eval.EncoderEval;
 import dev.slimq.runtime.llama.LlamaDecoder;
 import dev.slimq.runtime.llama.LlamaWeights;
 import dev.slimq.testdata.SynthSentencePiece;
@@ -25,7 +27,10 @@ import java.util.List;
  * <li>{@code logits DIR TEXTS OUT}: for each non-empty line of TEXTS, slimq's token ids (tokenizer.json
  *     with its post-processor, so {@code <s>} first) and slimq's own decoder logits at every position
  *     ({@code runtime.llama}), written as JSON {@code {"texts":[{"text","ids","logits":[[...]...]}]}}
- *     for check.mjs to set beside llama.cpp's.</li>
+ *     for check.mjs to set beside llama.cpp's;</li>
+ * <li>{@code embed DIR TEXTS mean|cls OUT}: slimq's own sentence embeddings of a BERT-family checkpoint
+ *     ({@code runtime.bert}, L2-normalized), written as {@code {"embeddings":[[...]...],"tokens":[...]}},
+ *     for {@code compare-embeddings.sh} to set beside llama.cpp's.</li>
  * </ul>
  */
 public final class LlamaCppCheckMain {
@@ -37,8 +42,12 @@ public final class LlamaCppCheckMain {
             SynthSentencePiece.writeInto(Path.of(args[1]));
             return;
         }
+        if (args.length == 5 && args[0].equals("embed")) {
+            embed(Path.of(args[1]), Path.of(args[2]), Pooling.parse(args[3]), Path.of(args[4]));
+            return;
+        }
         if (args.length != 4 || !args[0].equals("logits")) {
-            System.err.println("usage: LlamaCppCheckMain spm DIR | logits DIR TEXTS OUT.json");
+            System.err.println("usage: LlamaCppCheckMain spm DIR | logits DIR TEXTS OUT.json | embed DIR TEXTS mean|cls OUT.json");
             System.exit(2);
         }
         Path dir = Path.of(args[1]);
@@ -68,5 +77,24 @@ public final class LlamaCppCheckMain {
             }
         }
         Files.writeString(Path.of(args[3]), Json.MAPPER.writeValueAsString(root), StandardCharsets.UTF_8);
+    }
+
+    private static void embed(Path dir, Path textFile, Pooling pooling, Path outFile) throws IOException {
+        List<String> texts = Files.readAllLines(textFile, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).toList();
+        ObjectNode root = Json.MAPPER.createObjectNode();
+        ArrayNode vecs = root.putArray("embeddings");
+        ArrayNode tokens = root.putArray("tokens");
+        Tokenizer tok = Tokenizer.load(dir.resolve("tokenizer.json"));
+        try (WorkPool pool = new WorkPool(1)) {
+            EncoderEval.Embedded e = EncoderEval.embed(dir, texts, pooling, pool);
+            for (int i = 0; i < texts.size(); i++) {
+                ArrayNode row = vecs.addArray();
+                for (float v : e.embeddings()[i]) {
+                    row.add(v);
+                }
+                tokens.add(tok.encode(texts.get(i), true).ids().length);
+            }
+        }
+        Files.writeString(outFile, Json.MAPPER.writeValueAsString(root), StandardCharsets.UTF_8);
     }
 }
