@@ -3,6 +3,7 @@ package dev.slimq.cli;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
 import dev.slimq.prune.structure.Importance;
+import dev.slimq.prune.structure.LayerDrop;
 import dev.slimq.prune.structure.PruneLayout;
 import dev.slimq.prune.structure.PruneOptions;
 import dev.slimq.prune.structure.PruneReport;
@@ -21,7 +22,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code slimq prune}: data-free structural pruning (Adapt-Pruner layer-adaptive widths). */
 @Command(name = "prune", mixinStandardHelpOptions = true,
-        header = "Remove whole MLP neurons and attention KV groups (data-free, Adapt-Pruner allocation).")
+        header = "Remove whole MLP neurons, attention KV groups and layers (Adapt-Pruner allocation).")
 final class PruneCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -35,14 +36,20 @@ final class PruneCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "OUT", description = "Output directory (a .safetensors file only with --layout mask).")
     Path out;
 
-    @Option(names = "--ratio", required = true, paramLabel = "R", description = "Fraction of the selected units' parameters to remove, in (0, 1).")
-    double ratio;
+    @Option(names = "--ratio", paramLabel = "R", description = "Fraction of the selected units' parameters to remove, in (0, 1)"
+            + " (in the layers that remain after --drop-layers; required unless --drop-layers is given).")
+    Double ratio;
+
+    @Option(names = "--drop-layers", paramLabel = "SPEC", description = "Remove whole layers: indices like 3,7, or auto:N for the N least"
+            + " important (1 - cos_in_out with --stats, else the weight proxy); the rest are renumbered.")
+    String dropLayers;
 
     @Option(names = "--units", paramLabel = "U", defaultValue = "all", description = "mlp, attention or all (default: ${DEFAULT-VALUE}).")
     String units;
 
     @Option(names = "--layout", paramLabel = "L", defaultValue = "uniform",
-            description = "uniform (same widths in every layer, stock config) or mask (pruned units zeroed, shapes kept) (default: ${DEFAULT-VALUE}).")
+            description = "uniform (same widths in every layer, stock config), lists (per-layer width lists), deci (DeciLM/Nemotron-NAS"
+                    + " block_configs, MLP only, widths on a 256 grid) or mask (pruned units zeroed, shapes kept) (default: ${DEFAULT-VALUE}).")
     String layout;
 
     @Option(names = "--importance", paramLabel = "I",
@@ -73,12 +80,16 @@ final class PruneCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (Double.isNaN(ratio)) {
+        LayerDrop drop = LayerDrop.parse(dropLayers);
+        if (ratio == null && !drop.any()) {
+            throw new SlimqException(Failure.USAGE, "prune needs --ratio R, --drop-layers SPEC, or both");
+        }
+        if (ratio != null && Double.isNaN(ratio)) {
             throw new SlimqException(Failure.USAGE, "--ratio must be a number");
         }
-        PruneOptions o = new PruneOptions(ratio, UnitSelection.fromName(units), PruneLayout.fromName(layout),
+        PruneOptions o = new PruneOptions(ratio == null ? 0 : ratio, UnitSelection.fromName(units), PruneLayout.fromName(layout),
                 importance != null ? Importance.fromName(importance) : stats != null ? Importance.FLAP : Importance.L2,
-                amplitude, multipleOf, force, run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint);
+                amplitude, multipleOf, force, run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint, drop);
         PruneReport r = PruneService.run(in, out, o).report();
         PrintWriter w = spec.commandLine().getOut();
         if (run.json) {
@@ -90,10 +101,17 @@ final class PruneCommand implements Callable<Integer> {
         if (!r.compensatedBiases().isEmpty()) {
             w.printf(Locale.ROOT, "bias compensation: %s%n", String.join(", ", r.compensatedBiases()));
         }
-        w.printf(Locale.ROOT, "removed %d of %d selected parameters: %.4f (asked %.4f); model %d -> %d parameters%n",
-                r.removedParameters(), r.selectedParameters(), r.achievedRatio(), r.ratio(), r.parametersBefore(), r.parametersAfter());
+        if (!r.droppedLayers().isEmpty()) {
+            w.printf(Locale.ROOT, "dropped layers %s: %d parameters%n", r.droppedLayers(), r.depthRemovedParameters());
+        }
+        w.printf(Locale.ROOT, "removed %d of %d selected parameters: %.4f (asked %.4f); model %d -> %d parameters (%.4f removed)%n",
+                r.removedParameters(), r.selectedParameters(), r.achievedRatio(), r.ratio(), r.parametersBefore(), r.parametersAfter(), r.modelRatio());
         for (PruneReport.Layer l : r.layers()) {
             StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "  layer %3d  importance %+.3f  sparsity %.3f", l.layer(), l.importance(), l.sparsity()));
+            if (l.dropped()) {
+                w.println(sb.append("  dropped"));
+                continue;
+            }
             if (l.mlpNeurons() != null) {
                 sb.append(String.format(Locale.ROOT, "  mlp %d/%d", l.mlpNeuronsKept(), l.mlpNeurons()));
             }

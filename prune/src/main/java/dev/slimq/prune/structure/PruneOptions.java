@@ -18,15 +18,17 @@ import java.util.Objects;
  * @param biasCompensation with {@code stats}: fold the removed units' mean contribution into the
  *        consuming linear's bias (FLAP); refused where the architecture has no such bias
  * @param ignoreFingerprint with {@code stats}: accept a statistics file made for another model
+ * @param drop whole layers to remove (depth pruning), applied before the width allocation, which then
+ *        spreads {@code ratio} over the remaining layers; {@code ratio} may be 0 when layers are dropped
  */
 public record PruneOptions(double ratio, UnitSelection units, PruneLayout layout, Importance importance,
         double amplitude, int multipleOf, boolean force, int threads, Path stats, boolean biasCompensation,
-        boolean ignoreFingerprint) {
+        boolean ignoreFingerprint, LayerDrop drop) {
 
     /** Data-free options (no statistics file). */
     public PruneOptions(double ratio, UnitSelection units, PruneLayout layout, Importance importance,
             double amplitude, int multipleOf, boolean force, int threads) {
-        this(ratio, units, layout, importance, amplitude, multipleOf, force, threads, null, true, false);
+        this(ratio, units, layout, importance, amplitude, multipleOf, force, threads, null, true, false, LayerDrop.NONE);
     }
 
     public static final double DEFAULT_AMPLITUDE = 0.02;
@@ -35,6 +37,7 @@ public record PruneOptions(double ratio, UnitSelection units, PruneLayout layout
         Objects.requireNonNull(units);
         Objects.requireNonNull(layout);
         Objects.requireNonNull(importance);
+        Objects.requireNonNull(drop);
     }
 
     /** Defaults for everything but the ratio: all units, uniform, l2, A = 0.02, multiple of 1, one thread. */
@@ -43,43 +46,48 @@ public record PruneOptions(double ratio, UnitSelection units, PruneLayout layout
     }
 
     public PruneOptions withUnits(UnitSelection u) {
-        return new PruneOptions(ratio, u, layout, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint);
+        return new PruneOptions(ratio, u, layout, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, drop);
     }
 
     public PruneOptions withLayout(PruneLayout l) {
-        return new PruneOptions(ratio, units, l, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint);
+        return new PruneOptions(ratio, units, l, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, drop);
     }
 
     public PruneOptions withImportance(Importance i) {
-        return new PruneOptions(ratio, units, layout, i, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint);
+        return new PruneOptions(ratio, units, layout, i, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, drop);
     }
 
     public PruneOptions withAmplitude(double a) {
-        return new PruneOptions(ratio, units, layout, importance, a, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint);
+        return new PruneOptions(ratio, units, layout, importance, a, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, drop);
     }
 
     public PruneOptions withMultipleOf(int m) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, m, force, threads, stats, biasCompensation, ignoreFingerprint);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, m, force, threads, stats, biasCompensation, ignoreFingerprint, drop);
     }
 
     public PruneOptions withForce(boolean f) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, f, threads, stats, biasCompensation, ignoreFingerprint);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, f, threads, stats, biasCompensation, ignoreFingerprint, drop);
     }
 
     /** With a statistics file (null for none). */
     public PruneOptions withStats(Path p) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, p, biasCompensation, ignoreFingerprint);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, p, biasCompensation, ignoreFingerprint, drop);
     }
 
     public PruneOptions withBiasCompensation(boolean b) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, stats, b, ignoreFingerprint);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, stats, b, ignoreFingerprint, drop);
     }
 
     public PruneOptions withIgnoreFingerprint(boolean b) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, b);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, b, drop);
+    }
+
+    /** With depth pruning. */
+    public PruneOptions withDrop(LayerDrop d) {
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, d);
     }
 
     public PruneOptions withThreads(int t) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, t, stats, biasCompensation, ignoreFingerprint);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, t, stats, biasCompensation, ignoreFingerprint, drop);
     }
 }

@@ -8,6 +8,7 @@ import dev.slimq.core.checkpoint.CheckpointWriter;
 import dev.slimq.core.checkpoint.OutputPaths;
 import dev.slimq.core.json.Json;
 import dev.slimq.core.layout.Architecture;
+import dev.slimq.core.layout.LinearRole;
 import dev.slimq.core.layout.ModelConfig;
 import dev.slimq.core.layout.ModelLayout;
 import dev.slimq.core.layout.TensorRole;
@@ -22,6 +23,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.TreeMap;
 
 /**
@@ -74,8 +76,9 @@ public final class PruneService {
         validate(o);
         OutputPaths.check(out, List.of(in), o.force());
         boolean singleFile = out.getFileName().toString().endsWith(".safetensors");
-        if (o.layout() == PruneLayout.UNIFORM && singleFile) {
-            throw new SlimqException(Failure.USAGE, "--layout uniform rewrites config.json, so OUT must be a directory, not a .safetensors file");
+        boolean physical = o.layout() != PruneLayout.MASK;
+        if (physical && singleFile) {
+            throw new SlimqException(Failure.USAGE, "--layout " + o.layout().cliName() + " rewrites config.json, so OUT must be a directory, not a .safetensors file");
         }
         try (Checkpoint ckpt = Checkpoint.open(in); WorkPool pool = new WorkPool(o.threads());
              StatisticsFile stats = o.stats() == null ? null : StatisticsFile.open(o.stats())) {
@@ -89,80 +92,158 @@ public final class PruneService {
             List<UnitGroup> groups = UnitMap.of(layout, o.units());
             ModelConfig cfg = layout.config().orElseThrow();
             boolean encoder = layout.architecture().family() == Architecture.Family.ENCODER;
-            if (o.layout() == PruneLayout.UNIFORM && encoder && o.units().includes(UnitKind.ATTENTION_GROUP)) {
-                throw new SlimqException(Failure.UNSUPPORTED, "BERT head pruning needs --layout mask: its config derives the head size"
-                        + " from hidden_size / num_attention_heads, so fewer heads cannot be written as a stock config"
+            if (o.ratio() > 0 && encoder && o.units().includes(UnitKind.ATTENTION_GROUP)
+                    && o.layout() != PruneLayout.MASK && o.layout() != PruneLayout.LISTS) {
+                throw new SlimqException(Failure.UNSUPPORTED, "BERT head pruning needs --layout mask or lists: its stock config derives the"
+                        + " head size from hidden_size / num_attention_heads, so fewer heads cannot be written as a stock config"
                         + " (prune --units mlp for a uniform BERT)");
             }
-            List<double[]> scores = stats == null ? o.importance().scores(ckpt, groups, pool)
+            if (o.drop().any() && encoder && !physical) {
+                throw new SlimqException(Failure.UNSUPPORTED, "--drop-layers with --layout mask works for pre-norm decoders only (zeroed"
+                        + " o_proj and down_proj make the layer the identity there); BERT normalizes after the residual, so drop its"
+                        + " layers with --layout uniform");
+            }
+            int mlpStep = o.multipleOf();
+            if (o.layout() == PruneLayout.DECI) {
+                checkDeci(layout, cfg, o);
+                mlpStep = lcm(mlpStep, ConfigLayouts.DECI_FFN_MULTIPLE);
+            }
+            boolean needScores = o.ratio() > 0 || (o.drop() instanceof LayerDrop.Lowest && stats == null);
+            List<double[]> scores = !needScores ? null : stats == null ? o.importance().scores(ckpt, groups, pool)
                     : o.importance().scores(ckpt, groups, stats, pool);
 
             int layers = layout.numLayers();
             double[] raw = new double[layers];
-            int[] n = new int[layers];
-            List<LayerAllocation.Group> alloc = new ArrayList<>();
-            for (int i = 0; i < groups.size(); i++) {
-                UnitGroup g = groups.get(i);
-                double mean = 0;
-                for (double s : scores.get(i)) {
-                    mean += o.importance().perWeight(s, g.parametersPerUnit());
-                }
-                raw[g.layer()] += mean / g.count();
-                n[g.layer()]++;
-                alloc.add(new LayerAllocation.Group(g.layer(), g.count(), g.parametersPerUnit(),
-                        g.kind() == UnitKind.MLP_NEURON ? o.multipleOf() : 1));
-            }
-            for (int l = 0; l < layers; l++) {
-                raw[l] = n[l] == 0 ? 0 : raw[l] / n[l];
-            }
             if (stats != null) {
                 for (int l = 0; l < layers; l++) {
                     raw[l] = 1 - stats.cosInOut(l);
                 }
+            } else if (scores != null) {
+                int[] n = new int[layers];
+                for (int i = 0; i < groups.size(); i++) {
+                    UnitGroup g = groups.get(i);
+                    double mean = 0;
+                    for (double s : scores.get(i)) {
+                        mean += o.importance().perWeight(s, g.parametersPerUnit());
+                    }
+                    raw[g.layer()] += mean / g.count();
+                    n[g.layer()]++;
+                }
+                for (int l = 0; l < layers; l++) {
+                    raw[l] = n[l] == 0 ? 0 : raw[l] / n[l];
+                }
+            }
+            boolean[] dropped = o.drop().resolve(layers, raw);
+            int[] newIndex = new int[layers];
+            int kept0 = 0;
+            for (int l = 0; l < layers; l++) {
+                newIndex[l] = dropped[l] ? -1 : kept0++;
             }
             double[] importance = LayerAllocation.normalize(raw);
+            double[] activeRaw = new double[kept0];
+            for (int l = 0; l < layers; l++) {
+                if (!dropped[l]) {
+                    activeRaw[newIndex[l]] = raw[l];
+                }
+            }
+            // the width allocation runs over the remaining layers only, their importance normalized among themselves
+            double[] activeImportance = LayerAllocation.normalize(activeRaw);
+            List<Integer> active = new ArrayList<>();
+            List<LayerAllocation.Group> alloc = new ArrayList<>();
+            for (int i = 0; i < groups.size(); i++) {
+                UnitGroup g = groups.get(i);
+                if (!dropped[g.layer()]) {
+                    active.add(i);
+                    alloc.add(new LayerAllocation.Group(newIndex[g.layer()], g.count(), g.parametersPerUnit(),
+                            g.kind() == UnitKind.MLP_NEURON ? mlpStep : 1));
+                }
+            }
             LayerAllocation.Result a;
             try {
-                a = LayerAllocation.solve(alloc, importance, o.amplitude(), o.ratio(), o.layout() == PruneLayout.UNIFORM);
+                a = o.ratio() > 0 ? LayerAllocation.solve(alloc, activeImportance, o.amplitude(), o.ratio(), o.layout() == PruneLayout.UNIFORM)
+                        : LayerAllocation.none(alloc, kept0);
             } catch (IllegalArgumentException e) {
                 throw new SlimqException(Failure.UNSUPPORTED, e.getMessage());
             }
+            int[] keptCount = new int[groups.size()];
+            double[] sparsity = new double[layers];
             List<boolean[]> kept = new ArrayList<>();
+            for (int i = 0; i < groups.size(); i++) {
+                kept.add(new boolean[groups.get(i).count()]);
+            }
+            for (int j = 0; j < active.size(); j++) {
+                int i = active.get(j);
+                keptCount[i] = a.kept()[j];
+                kept.set(i, o.ratio() > 0 ? LayerAllocation.keepMask(scores.get(i), a.kept()[j]) : all(groups.get(i).count()));
+            }
+            for (int l = 0; l < layers; l++) {
+                sparsity[l] = dropped[l] ? 1 : a.sparsity()[newIndex[l]];
+            }
             Map<String, Integer> groupOf = new HashMap<>();
             Map<String, UnitGroup.Member> memberOf = new HashMap<>();
-            for (int i = 0; i < groups.size(); i++) {
-                kept.add(LayerAllocation.keepMask(scores.get(i), a.kept()[i]));
+            for (int i : active) {
                 for (UnitGroup.Member m : groups.get(i).members()) {
                     groupOf.put(m.tensor(), i);
                     memberOf.put(m.tensor(), m);
                 }
             }
             if (o.layout() == PruneLayout.UNIFORM) {
-                checkUniform(groups, a.kept());
+                checkUniform(groups, active, keptCount);
             }
-            Map<String, double[]> compensation = stats != null && o.biasCompensation()
-                    ? compensation(ckpt, layout, groups, kept, stats) : Map.of();
+            List<UnitGroup> activeGroups = active.stream().map(groups::get).toList();
+            List<boolean[]> activeKept = active.stream().map(kept::get).toList();
+            Map<String, double[]> compensation = stats != null && o.biasCompensation() && o.ratio() > 0
+                    ? compensation(ckpt, layout, activeGroups, activeKept, stats) : Map.of();
 
-            boolean physical = o.layout() == PruneLayout.UNIFORM;
             List<TensorInfo> planned = new ArrayList<>();
+            Map<String, String> outName = new HashMap<>();
+            Map<String, ConfigLayouts.Slot> slots = new HashMap<>();
             long before = 0;
+            long depthRemoved = 0;
+            long[] layerParams = new long[layers];
             for (TensorInfo t : ckpt.tensors()) {
                 before += t.elementCount();
+                OptionalInt layer = layout.layerOf(t.name());
+                if (layer.isPresent()) {
+                    layerParams[layer.getAsInt()] += t.elementCount();
+                }
+                if (layer.isPresent() && dropped[layer.getAsInt()]) {
+                    depthRemoved += t.elementCount();
+                    if (physical) {
+                        continue;
+                    }
+                }
+                String name = physical && layer.isPresent() ? renumber(t.name(), layer.getAsInt(), newIndex[layer.getAsInt()]) : t.name();
+                outName.put(t.name(), name);
+                slots.put(name, slot(layout, t.name(), layer.isPresent() ? newIndex[layer.getAsInt()] : -1));
                 Integer gi = groupOf.get(t.name());
                 if (gi == null || !physical) {
-                    planned.add(TensorInfo.planned(t.name(), t.dtype(), t.shape()));
+                    planned.add(TensorInfo.planned(name, t.dtype(), t.shape()));
                 } else {
                     UnitGroup.Member m = memberOf.get(t.name());
                     long[] shape = t.shape().clone();
                     int axis = m.axis() == UnitGroup.Axis.ROW ? 0 : 1;
-                    shape[axis] = a.kept()[gi] * m.span();
-                    planned.add(TensorInfo.planned(t.name(), t.dtype(), shape));
+                    shape[axis] = keptCount[gi] * m.span();
+                    planned.add(TensorInfo.planned(name, t.dtype(), shape));
                 }
+            }
+            String config = null;
+            if (physical && ckpt.isDirectory() && ckpt.configJson().isPresent()) {
+                ObjectNode json = ((ObjectNode) ckpt.configJson().get()).deepCopy();
+                LayerWidths widths = LayerWidths.of(cfg, layers, groups, keptCount, dropped);
+                ConfigLayouts.write(json, o.layout(), widths, dropped, encoder);
+                ConfigLayouts.check(json, planned, slots);
+                config = Json.python(json);
             }
             try (CheckpointWriter w = CheckpointWriter.create(out, planned, ckpt.metadata(), 0, ckpt)) {
                 for (TensorInfo t : ckpt.tensors()) {
+                    String name = outName.get(t.name());
+                    if (name == null) {
+                        continue;
+                    }
                     Integer gi = groupOf.get(t.name());
-                    try (TensorView v = ckpt.map(t.name()); SafetensorsWriter.TensorSink sink = w.open(t.name())) {
+                    OptionalInt layer = layout.layerOf(t.name());
+                    try (TensorView v = ckpt.map(t.name()); SafetensorsWriter.TensorSink sink = w.open(name)) {
                         double[] delta = compensation.get(t.name());
                         if (delta != null) {
                             float[] b = new float[delta.length];
@@ -171,6 +252,10 @@ public final class PruneService {
                                 b[r] = (float) (b[r] + delta[r]);
                             }
                             sink.writeFloats(b, 0, b.length);
+                        } else if (layer.isPresent() && dropped[layer.getAsInt()] && writesIntoResidual(layout, t.name())) {
+                            // mask layout, dropped decoder layer: zero o_proj and down_proj (and their biases), so
+                            // both residual branches add nothing and the layer is the identity
+                            writeZeros(sink, t.byteCount());
                         } else if (gi == null) {
                             sink.write(v.segment());
                         } else {
@@ -178,14 +263,57 @@ public final class PruneService {
                         }
                     }
                 }
-                if (physical && ckpt.isDirectory() && ckpt.configJson().isPresent()) {
-                    w.putFile("config.json", Json.python(rewriteConfig((ObjectNode) ckpt.configJson().get(), cfg, groups, a.kept())));
+                if (config != null) {
+                    w.putFile("config.json", config);
                 }
                 w.commit();
             }
-            PruneReport report = report(in, out, layout, o, groups, a, importance, before, compensation);
+            PruneReport report = report(in, out, layout, o, groups, keptCount, dropped, newIndex, importance, sparsity, a, before,
+                    depthRemoved, layerParams, compensation);
             return new Result(report, groups, List.copyOf(kept));
         }
+    }
+
+    private static ConfigLayouts.Slot slot(ModelLayout layout, String name, int layer) {
+        TensorRole r = layout.role(name);
+        TensorRole w = r.kind() == TensorRole.Kind.BIAS && r.ownerWeight().isPresent() ? layout.role(r.ownerWeight().get()) : r;
+        return new ConfigLayouts.Slot(r.kind(), w.linear().orElse(null), layer);
+    }
+
+    private static boolean[] all(int n) {
+        boolean[] b = new boolean[n];
+        java.util.Arrays.fill(b, true);
+        return b;
+    }
+
+    /** Whether the tensor is a decoder layer's o_proj or down_proj weight or bias: what a residual branch ends with. */
+    private static boolean writesIntoResidual(ModelLayout layout, String name) {
+        TensorRole r = layout.role(name);
+        if (r.kind() == TensorRole.Kind.BIAS && r.ownerWeight().isPresent()) {
+            r = layout.role(r.ownerWeight().get());
+        }
+        return r.is(LinearRole.O) || r.is(LinearRole.DOWN);
+    }
+
+    /**
+     * The name of a tensor of layer {@code from} once it is layer {@code to}. The layout placed the
+     * tensor in layer {@code from}; its index is the first whole dotted segment equal to it
+     * ({@code model.layers.7.mlp…}, {@code encoder.layer.7.…}), the only name handling here.
+     */
+    static String renumber(String name, int from, int to) {
+        if (from == to) {
+            return name;
+        }
+        String[] seg = name.split("\\.", -1);
+        String f = Integer.toString(from);
+        for (int i = 0; i < seg.length; i++) {
+            if (seg[i].equals(f)) {
+                seg[i] = Integer.toString(to);
+                return String.join(".", seg);
+            }
+        }
+        throw new SlimqException(Failure.UNSUPPORTED, "tensor " + name + " belongs to layer " + from + " but its name has no segment " + f
+                + "; cannot renumber it");
     }
 
     /**
@@ -247,8 +375,10 @@ public final class PruneService {
     }
 
     private static void validate(PruneOptions o) {
-        if (!(o.ratio() > 0 && o.ratio() < 1)) {
-            throw new SlimqException(Failure.UNSUPPORTED, "--ratio must lie strictly between 0 and 1, got " + o.ratio());
+        boolean depthOnly = o.ratio() == 0 && o.drop().any();
+        if (!(o.ratio() > 0 && o.ratio() < 1) && !depthOnly) {
+            throw new SlimqException(Failure.UNSUPPORTED, "--ratio must lie strictly between 0 and 1, got " + o.ratio()
+                    + (o.drop().any() ? " (or leave it out to drop layers only)" : ""));
         }
         if (!(o.amplitude() >= 0 && o.amplitude() <= 1)) {
             throw new SlimqException(Failure.USAGE, "--amplitude must lie in [0, 1], got " + o.amplitude());
@@ -259,38 +389,38 @@ public final class PruneService {
         if (o.threads() < 1) {
             throw new SlimqException(Failure.USAGE, "--threads must be at least 1, got " + o.threads());
         }
-        if (o.layout() == PruneLayout.DECI || o.layout() == PruneLayout.LISTS) {
-            throw new SlimqException(Failure.UNSUPPORTED, "--layout " + o.layout().cliName()
-                    + " is not implemented yet; use uniform (stock config) or mask (zeroed units, stock shapes)");
+    }
+
+    /** DeciLM's block_configs describe llama decoders with per-layer FFN widths on a 256 grid and global query heads. */
+    private static void checkDeci(ModelLayout layout, ModelConfig cfg, PruneOptions o) {
+        if (layout.architecture() != Architecture.LLAMA) {
+            throw new SlimqException(Failure.UNSUPPORTED, "--layout deci writes DeciLM (Llama-based) block_configs; "
+                    + layout.architecture().modelType() + " is not a llama checkpoint");
+        }
+        if (o.ratio() > 0 && o.units().includes(UnitKind.ATTENTION_GROUP)) {
+            throw new SlimqException(Failure.UNSUPPORTED, "--layout deci cannot express attention pruning (DeciLM's query heads are"
+                    + " global, only n_heads_in_group varies); use --units mlp, or --layout lists/uniform");
+        }
+        if (cfg.intermediateSize() % ConfigLayouts.DECI_FFN_MULTIPLE != 0) {
+            throw new SlimqException(Failure.UNSUPPORTED, "--layout deci needs FFN widths on DeciLM's grid of "
+                    + ConfigLayouts.DECI_FFN_MULTIPLE + ", and intermediate_size " + cfg.intermediateSize() + " is not on it");
         }
     }
 
+    private static int lcm(int a, int b) {
+        int g = java.math.BigInteger.valueOf(a).gcd(java.math.BigInteger.valueOf(b)).intValue();
+        return Math.multiplyExact(a / g, b);
+    }
+
     /** Uniform means one width per kind: the allocation averages sparsities, so this only guards the invariant. */
-    private static void checkUniform(List<UnitGroup> groups, int[] kept) {
+    private static void checkUniform(List<UnitGroup> groups, List<Integer> active, int[] kept) {
         Map<UnitKind, Integer> width = new HashMap<>();
-        for (int i = 0; i < groups.size(); i++) {
+        for (int i : active) {
             Integer prev = width.putIfAbsent(groups.get(i).kind(), kept[i]);
             if (prev != null && prev != kept[i]) {
                 throw new SlimqException(Failure.UNSUPPORTED, "layers differ in width, which a uniform layout cannot express");
             }
         }
-    }
-
-    private static ObjectNode rewriteConfig(ObjectNode json, ModelConfig cfg, List<UnitGroup> groups, int[] kept) {
-        for (int i = 0; i < groups.size(); i++) {
-            UnitGroup g = groups.get(i);
-            if (g.kind() == UnitKind.MLP_NEURON) {
-                json.put("intermediate_size", kept[i]);
-            } else {
-                int heads = kept[i] * g.queryHeadsPerUnit();
-                json.put("num_attention_heads", heads);
-                json.put("num_key_value_heads", kept[i]);
-                if (json.has("head_dim") || cfg.hiddenSize() % heads != 0 || cfg.hiddenSize() / heads != cfg.headDim()) {
-                    json.put("head_dim", cfg.headDim());
-                }
-            }
-        }
-        return json;
     }
 
     /** Writes one member tensor: kept slices copied byte for byte; pruned ones dropped ({@code physical}) or zeroed. */
@@ -354,8 +484,9 @@ public final class PruneService {
         }
     }
 
-    private static PruneReport report(Path in, Path out, ModelLayout layout, PruneOptions o, List<UnitGroup> groups,
-                                      LayerAllocation.Result a, double[] importance, long before, Map<String, double[]> compensation) {
+    private static PruneReport report(Path in, Path out, ModelLayout layout, PruneOptions o, List<UnitGroup> groups, int[] keptCount,
+                                      boolean[] dropped, int[] newIndex, double[] importance, double[] sparsity, LayerAllocation.Result a,
+                                      long before, long depthRemoved, long[] layerParams, Map<String, double[]> compensation) {
         int layers = layout.numLayers();
         Integer[] mlp = new Integer[layers];
         Integer[] mlpKept = new Integer[layers];
@@ -365,8 +496,10 @@ public final class PruneService {
         long[] removed = new long[layers];
         for (int i = 0; i < groups.size(); i++) {
             UnitGroup g = groups.get(i);
-            int k = a.kept()[i];
-            removed[g.layer()] += (g.count() - k) * g.parametersPerUnit();
+            int k = keptCount[i];
+            if (!dropped[g.layer()]) {
+                removed[g.layer()] += (g.count() - k) * g.parametersPerUnit();
+            }
             if (g.kind() == UnitKind.MLP_NEURON) {
                 mlp[g.layer()] = g.count();
                 mlpKept[g.layer()] = k;
@@ -377,15 +510,23 @@ public final class PruneService {
             }
         }
         List<PruneReport.Layer> rows = new ArrayList<>();
+        List<Integer> droppedList = new ArrayList<>();
         for (int l = 0; l < layers; l++) {
-            rows.add(new PruneReport.Layer(l, importance[l], a.sparsity()[l], mlp[l], mlpKept[l], att[l], attKept[l], qKept[l], removed[l]));
+            if (dropped[l]) {
+                droppedList.add(l);
+                removed[l] = layerParams[l];
+            }
+            rows.add(new PruneReport.Layer(l, dropped[l] ? null : newIndex[l], dropped[l], importance[l], sparsity[l], mlp[l], mlpKept[l],
+                    att[l], attKept[l], qKept[l], removed[l]));
         }
-        String proxy = o.amplitude() == 0 ? "none (amplitude 0)"
+        String proxy = o.amplitude() == 0 && !(o.drop() instanceof LayerDrop.Lowest) ? "none (amplitude 0)"
                 : o.stats() != null ? "statistics: 1 - cos_in_out per layer from " + o.stats() + ", normalized to mean 0, max |.| 1"
                 : "weights: mean per-weight " + (o.importance() == Importance.L1 ? "|w|" : "RMS") + " of the layer's selected units, normalized to mean 0, max |.| 1";
+        long after = before - a.removedParameters() - depthRemoved;
         return new PruneReport(in.toString(), out.toString(), layout.architecture().modelType(), o.layout().cliName(),
                 o.units().cliName(), o.importance().cliName(), o.ratio(), a.achievedRatio(), o.amplitude(), o.multipleOf(),
-                a.base(), proxy, a.totalParameters(), a.removedParameters(), before, before - a.removedParameters(), rows,
+                a.base(), proxy, a.totalParameters(), a.removedParameters(), before, after, droppedList, depthRemoved,
+                before == 0 ? 0 : (double) (before - after) / before, rows,
                 o.stats() == null ? null : o.stats().toString(), new ArrayList<>(compensation.keySet()));
     }
 }

@@ -307,7 +307,6 @@ class StructuralPruningTest {
         Path in = llama();
         Path out = tmp.resolve("x");
         assertEquals(Failure.UNSUPPORTED, failure(() -> PruneService.run(in, out, PruneOptions.of(0.2).withLayout(PruneLayout.DECI))));
-        assertEquals(Failure.UNSUPPORTED, failure(() -> PruneService.run(in, out, PruneOptions.of(0.2).withLayout(PruneLayout.LISTS))));
         assertEquals(Failure.UNSUPPORTED, failure(() -> PruneService.run(in, out, PruneOptions.of(1.2))));
         assertEquals(Failure.UNSUPPORTED, failure(() -> PruneService.run(in, out, PruneOptions.of(0))));
         assertEquals(Failure.UNSUPPORTED, failure(() -> PruneService.run(in, out, PruneOptions.of(0.999))));
