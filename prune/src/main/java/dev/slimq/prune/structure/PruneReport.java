@@ -17,17 +17,22 @@ import java.util.List;
  * @param depthRemovedParameters parameters of the dropped layers
  * @param modelRatio removed / all parameters of the input, width and depth together
  * @param statistics the statistics file used ({@code --stats}), or null
- * @param compensatedBiases biases that received the removed units' mean contribution (FLAP), in layer order
+ * @param compensatedBiases biases that received the removed units' mean contribution (FLAP), input names
+ * @param createdBiases biases the input lacked, created for the compensation (zero where nothing was folded in), output names
+ * @param configFlags config keys switched on for the created biases ({@code mlp_bias}, {@code attention_bias})
  */
 public record PruneReport(String input, String output, String architecture, String layout, String units,
         String importance, double ratio, double achievedRatio, double amplitude, int multipleOf, double base,
         String layerImportance, long selectedParameters, long removedParameters, long parametersBefore,
-        long parametersAfter, List<Integer> droppedLayers, long depthRemovedParameters, double modelRatio, List<Layer> layers, String statistics, List<String> compensatedBiases) {
+        long parametersAfter, List<Integer> droppedLayers, long depthRemovedParameters, double modelRatio, List<Layer> layers, String statistics, List<String> compensatedBiases,
+        List<String> createdBiases, List<String> configFlags) {
 
     public PruneReport {
         layers = List.copyOf(layers);
         droppedLayers = List.copyOf(droppedLayers);
         compensatedBiases = List.copyOf(compensatedBiases);
+        createdBiases = List.copyOf(createdBiases);
+        configFlags = List.copyOf(configFlags);
     }
 
     /**

@@ -14,6 +14,7 @@ import dev.slimq.core.layout.ModelLayout;
 import dev.slimq.core.layout.TensorRole;
 import dev.slimq.core.parallel.WorkPool;
 import dev.slimq.core.safetensors.SafetensorsWriter;
+import dev.slimq.core.tensor.DType;
 import dev.slimq.core.tensor.TensorInfo;
 import dev.slimq.core.tensor.TensorView;
 import java.lang.foreign.MemorySegment;
@@ -34,7 +35,7 @@ import java.util.TreeMap;
  * ({@link LayerAllocation}); the lowest-scored units of each layer removed; the output written
  * through {@link CheckpointWriter}: member tensors sliced (or, for {@code mask}, zeroed) byte for
  * byte, so every kept weight is bit-identical to the input's, every other tensor copied through,
- * config.json rewritten for {@code uniform}.
+ * config.json rewritten for the uniform, lists and deci layouts.
  *
  * <p><b>Layer importance without statistics.</b> Adapt-Pruner measures it as −cos(layer input,
  * layer output) over calibration tokens, which needs a forward pass. Until {@code slimq calibrate}
@@ -52,9 +53,18 @@ import java.util.TreeMap;
  * linear's {@code input_mean} x̄, Σ_{removed c} W[:, c]·x̄[c] is added to that linear's output
  * bias (summed in double, rounded once to float, then written in the bias's dtype), so for inputs
  * equal to x̄ the pruned layer's output equals the unpruned one. BERT's {@code output.dense} and
- * {@code attention.output.dense} have biases. Llama-family down_proj/o_proj have none; creating one
- * (config {@code mlp_bias}/{@code attention_bias} with zero biases on the sibling projections) is
- * not implemented, so those are refused with a message pointing at {@code --no-bias-compensation}.
+ * {@code attention.output.dense} have biases. Llama's down_proj/o_proj have none: the config switch
+ * {@code mlp_bias}/{@code attention_bias} is turned on and the biases created ({@link BiasFlags});
+ * architectures without such a switch are refused with a pointer to {@code --no-bias-compensation}.
+ *
+ * <p><b>Depth</b> ({@link LayerDrop}): dropped layers are chosen on the layer importance above
+ * (before its normalization), their tensors left out, the later layers' tensors renamed to their
+ * new index, and the per-layer config entries cut ({@link ConfigLayouts}). The width allocation
+ * then runs over the remaining layers. In the mask layout a dropped decoder layer keeps its
+ * tensors with o_proj and down_proj zeroed, which makes the pre-norm block the identity.
+ *
+ * <p>Every physical layout's config is checked against the planned tensors before anything is
+ * written ({@link ConfigLayouts#check}).
  */
 public final class PruneService {
     /** Rows copied per write when slicing columns. */
@@ -227,11 +237,25 @@ public final class PruneService {
                     planned.add(TensorInfo.planned(name, t.dtype(), shape));
                 }
             }
+            List<BiasFlags.Created> created = BiasFlags.plan(layout, compensation.keySet(), dropped, newIndex, planned, outName);
+            if (!created.isEmpty() && (singleFile || !ckpt.isDirectory() || ckpt.configJson().isEmpty())) {
+                throw new SlimqException(Failure.UNSUPPORTED, "bias compensation creates biases switched on in config.json, so it needs a"
+                        + " checkpoint directory in and out; pass --no-bias-compensation to prune without it");
+            }
+            for (BiasFlags.Created c : created) {
+                planned.add(TensorInfo.planned(c.name(), c.dtype(), c.rows()));
+                slots.put(c.name(), new ConfigLayouts.Slot(TensorRole.Kind.BIAS, c.owner(), c.layer()));
+            }
             String config = null;
-            if (physical && ckpt.isDirectory() && ckpt.configJson().isPresent()) {
+            if ((physical || !created.isEmpty()) && ckpt.isDirectory() && ckpt.configJson().isPresent()) {
                 ObjectNode json = ((ObjectNode) ckpt.configJson().get()).deepCopy();
-                LayerWidths widths = LayerWidths.of(cfg, layers, groups, keptCount, dropped);
-                ConfigLayouts.write(json, o.layout(), widths, dropped, encoder);
+                if (physical) {
+                    LayerWidths widths = LayerWidths.of(cfg, layers, groups, keptCount, dropped);
+                    ConfigLayouts.write(json, o.layout(), widths, dropped, encoder);
+                }
+                for (BiasFlags.Created c : created) {
+                    json.put(c.flag(), true);
+                }
                 ConfigLayouts.check(json, planned, slots);
                 config = Json.python(json);
             }
@@ -263,13 +287,23 @@ public final class PruneService {
                         }
                     }
                 }
+                for (BiasFlags.Created c : created) {
+                    double[] delta = compensation.get(c.source());
+                    float[] b = new float[Math.toIntExact(c.rows())];
+                    for (int r = 0; delta != null && r < b.length; r++) {
+                        b[r] = (float) delta[r];
+                    }
+                    try (SafetensorsWriter.TensorSink sink = w.open(c.name())) {
+                        sink.writeFloats(b, 0, b.length);
+                    }
+                }
                 if (config != null) {
                     w.putFile("config.json", config);
                 }
                 w.commit();
             }
             PruneReport report = report(in, out, layout, o, groups, keptCount, dropped, newIndex, importance, sparsity, a, before,
-                    depthRemoved, layerParams, compensation);
+                    depthRemoved, layerParams, compensation, created);
             return new Result(report, groups, List.copyOf(kept));
         }
     }
@@ -318,8 +352,8 @@ public final class PruneService {
 
     /**
      * Per output bias, Σ_{removed c} W[r, c]·input_mean[c] (double) for every group whose consuming
-     * linear has an {@code input_mean} in the statistics; ordered by tensor name. Refuses consuming
-     * linears without a bias.
+     * linear has an {@code input_mean} in the statistics; ordered by tensor name. A consuming linear
+     * without a bias gets the name its bias would have ({@link BiasFlags}).
      */
     static Map<String, double[]> compensation(Checkpoint ckpt, ModelLayout layout, List<UnitGroup> groups, List<boolean[]> kept,
                                               StatisticsFile stats) {
@@ -342,16 +376,12 @@ public final class PruneService {
             if (!any || !stats.hasInput(g.layer(), m.tensor(), "input_mean")) {
                 continue;
             }
-            String bias = biasOf.get(m.tensor());
-            if (bias == null) {
-                throw new SlimqException(Failure.UNSUPPORTED, "bias compensation needs an output bias on " + m.tensor()
-                        + ", which this architecture does not have (creating one through the config's mlp_bias/attention_bias"
-                        + " is not implemented yet); pass --no-bias-compensation to prune without it");
-            }
+            // a bias the checkpoint lacks is named as HF names it; the caller creates it (or refuses)
+            String bias = biasOf.getOrDefault(m.tensor(), BiasFlags.biasName(m.tensor()));
             long cols = m.span() * g.count();
             long rows = m.otherDim();
             float[] mean = stats.input(g.layer(), m.tensor(), "input_mean", cols);
-            TensorInfo bt = layout.tensor(bias);
+            TensorInfo bt = biasOf.containsKey(m.tensor()) ? layout.tensor(bias) : TensorInfo.planned(bias, DType.F32, rows);
             if (bt.rank() != 1 || bt.dim(0) != rows) {
                 throw new SlimqException(Failure.BAD_INPUT, "bias " + bias + " is " + bt.shapeString() + " but " + m.tensor() + " has " + rows + " rows");
             }
@@ -486,7 +516,8 @@ public final class PruneService {
 
     private static PruneReport report(Path in, Path out, ModelLayout layout, PruneOptions o, List<UnitGroup> groups, int[] keptCount,
                                       boolean[] dropped, int[] newIndex, double[] importance, double[] sparsity, LayerAllocation.Result a,
-                                      long before, long depthRemoved, long[] layerParams, Map<String, double[]> compensation) {
+                                      long before, long depthRemoved, long[] layerParams, Map<String, double[]> compensation,
+                                      List<BiasFlags.Created> created) {
         int layers = layout.numLayers();
         Integer[] mlp = new Integer[layers];
         Integer[] mlpKept = new Integer[layers];
@@ -527,6 +558,7 @@ public final class PruneService {
                 o.units().cliName(), o.importance().cliName(), o.ratio(), a.achievedRatio(), o.amplitude(), o.multipleOf(),
                 a.base(), proxy, a.totalParameters(), a.removedParameters(), before, after, droppedList, depthRemoved,
                 before == 0 ? 0 : (double) (before - after) / before, rows,
-                o.stats() == null ? null : o.stats().toString(), new ArrayList<>(compensation.keySet()));
+                o.stats() == null ? null : o.stats().toString(), new ArrayList<>(compensation.keySet()),
+                created.stream().map(BiasFlags.Created::name).toList(), created.stream().map(BiasFlags.Created::flag).distinct().sorted().toList());
     }
 }
