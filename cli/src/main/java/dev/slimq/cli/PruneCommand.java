@@ -118,6 +118,15 @@ final class PruneCommand implements Callable<Integer> {
             if (l.attentionUnits() != null) {
                 sb.append(String.format(Locale.ROOT, "  attention groups %d/%d (query heads %d)", l.attentionUnitsKept(), l.attentionUnits(), l.queryHeadsKept()));
             }
+            if (l.mlpError() != null || l.attentionError() != null) {
+                sb.append("  block error");
+                if (l.mlpError() != null) {
+                    sb.append(String.format(Locale.ROOT, " mlp %.4f", l.mlpError()));
+                }
+                if (l.attentionError() != null) {
+                    sb.append(String.format(Locale.ROOT, " attention-out %.4f", l.attentionError()));
+                }
+            }
             w.println(sb);
         }
         w.flush();

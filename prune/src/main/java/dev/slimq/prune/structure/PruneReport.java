@@ -43,9 +43,12 @@ public record PruneReport(String input, String output, String architecture, Stri
      * @param importance normalized layer importance over all input layers (mean 0, max |·| 1)
      * @param sparsity the sparsity the widths were rounded from (1 for a dropped layer)
      * @param removedParameters width-pruned parameters, or all of the layer's when dropped
+     * @param mlpError relative output error of the pruned MLP branch on seeded probes ({@link BlockError}); null when not width-pruned
+     * @param attentionError the same for the attention output projection
      * @param attentionUnits KV groups (decoders) or heads (BERT)
      */
     public record Layer(int layer, Integer outputLayer, boolean dropped, double importance, double sparsity, Integer mlpNeurons, Integer mlpNeuronsKept,
-            Integer attentionUnits, Integer attentionUnitsKept, Integer queryHeadsKept, long removedParameters) {
+            Integer attentionUnits, Integer attentionUnitsKept, Integer queryHeadsKept, long removedParameters,
+            Double mlpError, Double attentionError) {
     }
 }

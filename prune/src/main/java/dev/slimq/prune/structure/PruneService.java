@@ -200,6 +200,13 @@ public final class PruneService {
             if (o.layout() == PruneLayout.UNIFORM) {
                 checkUniform(groups, active, keptCount);
             }
+            double[] blockError = new double[groups.size()];
+            if (o.ratio() > 0) {
+                List<Double> errs = pool.map(active.size(), j -> BlockError.of(ckpt, groups.get(active.get(j)), kept.get(active.get(j)), encoder));
+                for (int j = 0; j < active.size(); j++) {
+                    blockError[active.get(j)] = errs.get(j);
+                }
+            }
             List<UnitGroup> activeGroups = active.stream().map(groups::get).toList();
             List<boolean[]> activeKept = active.stream().map(kept::get).toList();
             Map<String, double[]> compensation = stats != null && o.biasCompensation() && o.ratio() > 0
@@ -303,7 +310,7 @@ public final class PruneService {
                 w.commit();
             }
             PruneReport report = report(in, out, layout, o, groups, keptCount, dropped, newIndex, importance, sparsity, a, before,
-                    depthRemoved, layerParams, compensation, created);
+                    depthRemoved, layerParams, compensation, created, blockError);
             return new Result(report, groups, List.copyOf(kept));
         }
     }
@@ -517,17 +524,26 @@ public final class PruneService {
     private static PruneReport report(Path in, Path out, ModelLayout layout, PruneOptions o, List<UnitGroup> groups, int[] keptCount,
                                       boolean[] dropped, int[] newIndex, double[] importance, double[] sparsity, LayerAllocation.Result a,
                                       long before, long depthRemoved, long[] layerParams, Map<String, double[]> compensation,
-                                      List<BiasFlags.Created> created) {
+                                      List<BiasFlags.Created> created, double[] blockError) {
         int layers = layout.numLayers();
         Integer[] mlp = new Integer[layers];
         Integer[] mlpKept = new Integer[layers];
         Integer[] att = new Integer[layers];
         Integer[] attKept = new Integer[layers];
         Integer[] qKept = new Integer[layers];
+        Double[] mlpErr = new Double[layers];
+        Double[] attErr = new Double[layers];
         long[] removed = new long[layers];
         for (int i = 0; i < groups.size(); i++) {
             UnitGroup g = groups.get(i);
             int k = keptCount[i];
+            if (!dropped[g.layer()] && o.ratio() > 0) {
+                if (g.kind() == UnitKind.MLP_NEURON) {
+                    mlpErr[g.layer()] = blockError[i];
+                } else {
+                    attErr[g.layer()] = blockError[i];
+                }
+            }
             if (!dropped[g.layer()]) {
                 removed[g.layer()] += (g.count() - k) * g.parametersPerUnit();
             }
@@ -548,7 +564,7 @@ public final class PruneService {
                 removed[l] = layerParams[l];
             }
             rows.add(new PruneReport.Layer(l, dropped[l] ? null : newIndex[l], dropped[l], importance[l], sparsity[l], mlp[l], mlpKept[l],
-                    att[l], attKept[l], qKept[l], removed[l]));
+                    att[l], attKept[l], qKept[l], removed[l], mlpErr[l], attErr[l]));
         }
         String proxy = o.amplitude() == 0 && !(o.drop() instanceof LayerDrop.Lowest) ? "none (amplitude 0)"
                 : o.stats() != null ? "statistics: 1 - cos_in_out per layer from " + o.stats() + ", normalized to mean 0, max |.| 1"

@@ -352,4 +352,70 @@ class DepthAndLayoutTest {
                 .withDrop(LayerDrop.parse("1")))), "BERT's post-norm layer is no identity when zeroed");
         assertFalse(Files.exists(out));
     }
+
+    /** The probes as BlockError documents them: SplittableRandom(seed + 2·layer (+1 for attention)), Box–Muller per value. */
+    private static double[][] probes(long seed, int width) {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        double[][] x = new double[BlockError.PROBES][width];
+        for (double[] row : x) {
+            for (int i = 0; i < width; i++) {
+                double u = 1 - rnd.nextDouble();
+                double v = rnd.nextDouble();
+                row[i] = (float) (Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
+            }
+        }
+        return x;
+    }
+
+    private static float[] floats(Checkpoint c, String name) {
+        float[] v = new float[Math.toIntExact(c.tensor(name).elementCount())];
+        try (TensorView t = c.map(name)) {
+            t.readFloats(0, v, 0, v.length);
+        }
+        return v;
+    }
+
+    @Test
+    void reportedMlpErrorIsTheSwiGluBranchErrorOnTheProbes() {
+        Path in = SynthCheckpoint.write(SynthSpec.tinyLlama().withDtype(DType.F32), tmp.resolve("f32")).dir();
+        PruneService.Result r = PruneService.run(in, tmp.resolve("o"), PruneOptions.of(0.3).withUnits(UnitSelection.MLP));
+        try (Checkpoint c = Checkpoint.open(in)) {
+            for (int l = 0; l < 2; l++) {
+                String p = "model.layers." + l + ".mlp.";
+                float[] gate = floats(c, p + "gate_proj.weight");
+                float[] up = floats(c, p + "up_proj.weight");
+                float[] down = floats(c, p + "down_proj.weight");
+                boolean[] kept = r.kept().get(l);
+                double[][] x = probes(BlockError.SEED + 2L * l, 64);
+                double num = 0;
+                double den = 0;
+                for (double[] xp : x) {
+                    double[] h = new double[192];
+                    for (int j = 0; j < 192; j++) {
+                        double g = 0;
+                        double u = 0;
+                        for (int i = 0; i < 64; i++) {
+                            g += gate[j * 64 + i] * xp[i];
+                            u += up[j * 64 + i] * xp[i];
+                        }
+                        h[j] = g / (1 + Math.exp(-g)) * u;
+                    }
+                    for (int row = 0; row < 64; row++) {
+                        double all = 0;
+                        double pruned = 0;
+                        for (int j = 0; j < 192; j++) {
+                            all += down[row * 192 + j] * h[j];
+                            pruned += kept[j] ? down[row * 192 + j] * h[j] : 0;
+                        }
+                        num += (all - pruned) * (all - pruned);
+                        den += all * all;
+                    }
+                }
+                double want = Math.sqrt(num / den);
+                assertTrue(want > 0.01, "something was removed: " + want);
+                assertEquals(want, r.report().layers().get(l).mlpError(), 1e-4 * want, "layer " + l);
+                assertEquals(null, r.report().layers().get(l).attentionError());
+            }
+        }
+    }
 }
