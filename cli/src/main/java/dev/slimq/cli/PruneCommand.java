@@ -75,6 +75,11 @@ final class PruneCommand implements Callable<Integer> {
     @Option(names = "--multiple-of", paramLabel = "N", defaultValue = "1", description = "Keep MLP widths at multiples of N, e.g. 8 or 64 for kernels (default: ${DEFAULT-VALUE}).")
     int multipleOf;
 
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "1",
+            description = "Apply the allocation in N increments, re-scoring layer importance over the remaining units after each"
+                    + " (Adapt-Pruner's schedule; the training it interleaves is yours) (default: ${DEFAULT-VALUE}).")
+    int steps;
+
     @Option(names = "--force", description = "Replace OUT if it exists.")
     boolean force;
 
@@ -89,7 +94,7 @@ final class PruneCommand implements Callable<Integer> {
         }
         PruneOptions o = new PruneOptions(ratio == null ? 0 : ratio, UnitSelection.fromName(units), PruneLayout.fromName(layout),
                 importance != null ? Importance.fromName(importance) : stats != null ? Importance.FLAP : Importance.L2,
-                amplitude, multipleOf, force, run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint, drop);
+                amplitude, multipleOf, force, run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint, drop, steps);
         PruneReport r = PruneService.run(in, out, o).report();
         PrintWriter w = spec.commandLine().getOut();
         if (run.json) {

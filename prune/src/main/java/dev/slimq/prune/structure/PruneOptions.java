@@ -20,15 +20,17 @@ import java.util.Objects;
  * @param ignoreFingerprint with {@code stats}: accept a statistics file made for another model
  * @param drop whole layers to remove (depth pruning), applied before the width allocation, which then
  *        spreads {@code ratio} over the remaining layers; {@code ratio} may be 0 when layers are dropped
+ * @param steps the allocation applied in this many increments, re-scoring in between (Adapt-Pruner's
+ *        schedule without the training it interleaves)
  */
 public record PruneOptions(double ratio, UnitSelection units, PruneLayout layout, Importance importance,
         double amplitude, int multipleOf, boolean force, int threads, Path stats, boolean biasCompensation,
-        boolean ignoreFingerprint, LayerDrop drop) {
+        boolean ignoreFingerprint, LayerDrop drop, int steps) {
 
     /** Data-free options (no statistics file). */
     public PruneOptions(double ratio, UnitSelection units, PruneLayout layout, Importance importance,
             double amplitude, int multipleOf, boolean force, int threads) {
-        this(ratio, units, layout, importance, amplitude, multipleOf, force, threads, null, true, false, LayerDrop.NONE);
+        this(ratio, units, layout, importance, amplitude, multipleOf, force, threads, null, true, false, LayerDrop.NONE, 1);
     }
 
     public static final double DEFAULT_AMPLITUDE = 0.02;
@@ -46,48 +48,53 @@ public record PruneOptions(double ratio, UnitSelection units, PruneLayout layout
     }
 
     public PruneOptions withUnits(UnitSelection u) {
-        return new PruneOptions(ratio, u, layout, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, drop);
+        return new PruneOptions(ratio, u, layout, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, drop, steps);
     }
 
     public PruneOptions withLayout(PruneLayout l) {
-        return new PruneOptions(ratio, units, l, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, drop);
+        return new PruneOptions(ratio, units, l, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, drop, steps);
     }
 
     public PruneOptions withImportance(Importance i) {
-        return new PruneOptions(ratio, units, layout, i, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, drop);
+        return new PruneOptions(ratio, units, layout, i, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, drop, steps);
     }
 
     public PruneOptions withAmplitude(double a) {
-        return new PruneOptions(ratio, units, layout, importance, a, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, drop);
+        return new PruneOptions(ratio, units, layout, importance, a, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, drop, steps);
     }
 
     public PruneOptions withMultipleOf(int m) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, m, force, threads, stats, biasCompensation, ignoreFingerprint, drop);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, m, force, threads, stats, biasCompensation, ignoreFingerprint, drop, steps);
     }
 
     public PruneOptions withForce(boolean f) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, f, threads, stats, biasCompensation, ignoreFingerprint, drop);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, f, threads, stats, biasCompensation, ignoreFingerprint, drop, steps);
     }
 
     /** With a statistics file (null for none). */
     public PruneOptions withStats(Path p) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, p, biasCompensation, ignoreFingerprint, drop);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, p, biasCompensation, ignoreFingerprint, drop, steps);
     }
 
     public PruneOptions withBiasCompensation(boolean b) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, stats, b, ignoreFingerprint, drop);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, stats, b, ignoreFingerprint, drop, steps);
     }
 
     public PruneOptions withIgnoreFingerprint(boolean b) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, b, drop);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, b, drop, steps);
     }
 
     /** With depth pruning. */
     public PruneOptions withDrop(LayerDrop d) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, d);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, d, steps);
+    }
+
+    /** In this many increments. */
+    public PruneOptions withSteps(int n) {
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, threads, stats, biasCompensation, ignoreFingerprint, drop, n);
     }
 
     public PruneOptions withThreads(int t) {
-        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, t, stats, biasCompensation, ignoreFingerprint, drop);
+        return new PruneOptions(ratio, units, layout, importance, amplitude, multipleOf, force, t, stats, biasCompensation, ignoreFingerprint, drop, steps);
     }
 }

@@ -7,7 +7,8 @@ import java.util.List;
  *
  * @param ratio requested fraction of the selected units' parameters
  * @param achievedRatio removed / selected parameters, as close to {@code ratio} as the width grid allows
- * @param base the solved Adapt-Pruner base sparsity
+ * @param steps increments the allocation was applied in ({@code --steps})
+ * @param base the solved Adapt-Pruner base sparsity (of the last step)
  * @param layerImportance how layer importance was obtained
  * @param selectedParameters parameters of all selected units
  * @param removedParameters parameters of the removed units
@@ -22,7 +23,7 @@ import java.util.List;
  * @param configFlags config keys switched on for the created biases ({@code mlp_bias}, {@code attention_bias})
  */
 public record PruneReport(String input, String output, String architecture, String layout, String units,
-        String importance, double ratio, double achievedRatio, double amplitude, int multipleOf, double base,
+        String importance, double ratio, double achievedRatio, double amplitude, int multipleOf, int steps, double base,
         String layerImportance, long selectedParameters, long removedParameters, long parametersBefore,
         long parametersAfter, List<Integer> droppedLayers, long depthRemovedParameters, double modelRatio, List<Layer> layers, String statistics, List<String> compensatedBiases,
         List<String> createdBiases, List<String> configFlags) {

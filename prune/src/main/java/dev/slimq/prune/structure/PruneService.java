@@ -168,10 +168,10 @@ public final class PruneService {
                             g.kind() == UnitKind.MLP_NEURON ? mlpStep : 1));
                 }
             }
+            List<boolean[]> activeMasks = new ArrayList<>();
             LayerAllocation.Result a;
             try {
-                a = o.ratio() > 0 ? LayerAllocation.solve(alloc, activeImportance, o.amplitude(), o.ratio(), o.layout() == PruneLayout.UNIFORM)
-                        : LayerAllocation.none(alloc, kept0);
+                a = allocate(o, groups, active, alloc, scores, activeImportance, kept0, stats != null, activeMasks);
             } catch (IllegalArgumentException e) {
                 throw new SlimqException(Failure.UNSUPPORTED, e.getMessage());
             }
@@ -184,7 +184,7 @@ public final class PruneService {
             for (int j = 0; j < active.size(); j++) {
                 int i = active.get(j);
                 keptCount[i] = a.kept()[j];
-                kept.set(i, o.ratio() > 0 ? LayerAllocation.keepMask(scores.get(i), a.kept()[j]) : all(groups.get(i).count()));
+                kept.set(i, activeMasks.get(j));
             }
             for (int l = 0; l < layers; l++) {
                 sparsity[l] = dropped[l] ? 1 : a.sparsity()[newIndex[l]];
@@ -321,6 +321,113 @@ public final class PruneService {
         return new ConfigLayouts.Slot(r.kind(), w.linear().orElse(null), layer);
     }
 
+    /**
+     * The width allocation over the active groups, filling {@code masks} (per active group, the
+     * units kept). One step: Adapt-Pruner's allocation solved for {@code ratio}. {@code N} steps:
+     * step k removes what brings the removed parameters to {@code k/N} of the target, solving the
+     * allocation on the current widths with the layer importance re-scored over the units still
+     * kept (the weight proxy; statistics describe the original model and stay as they are), and
+     * removing the lowest-scored of the remaining units. A unit's own l1/l2/flap/wanda score does
+     * not change when other units go, so re-scoring changes the layer importance, not the ranking
+     * inside a layer.
+     */
+    static LayerAllocation.Result allocate(PruneOptions o, List<UnitGroup> groups, List<Integer> active, List<LayerAllocation.Group> alloc,
+                                           List<double[]> scores, double[] importance, int layers, boolean fromStats, List<boolean[]> masks) {
+        boolean uniform = o.layout() == PruneLayout.UNIFORM;
+        if (o.ratio() == 0) {
+            for (int i : active) {
+                masks.add(all(groups.get(i).count()));
+            }
+            return LayerAllocation.none(alloc, layers);
+        }
+        if (o.steps() == 1) {
+            LayerAllocation.Result a = LayerAllocation.solve(alloc, importance, o.amplitude(), o.ratio(), uniform);
+            for (int j = 0; j < active.size(); j++) {
+                masks.add(LayerAllocation.keepMask(scores.get(active.get(j)), a.kept()[j]));
+            }
+            return a;
+        }
+        int n = alloc.size();
+        int[] cur = new int[n];
+        boolean[][] m = new boolean[n][];
+        long total = 0;
+        for (int j = 0; j < n; j++) {
+            cur[j] = alloc.get(j).count();
+            m[j] = all(cur[j]);
+            total += alloc.get(j).count() * alloc.get(j).parametersPerUnit();
+        }
+        double base = 0;
+        for (int step = 1; step <= o.steps(); step++) {
+            long removedSoFar = 0;
+            List<LayerAllocation.Group> now = new ArrayList<>();
+            for (int j = 0; j < n; j++) {
+                LayerAllocation.Group g = alloc.get(j);
+                removedSoFar += (long) (g.count() - cur[j]) * g.parametersPerUnit();
+                now.add(new LayerAllocation.Group(g.layer(), cur[j], g.parametersPerUnit(), g.step()));
+            }
+            double want = o.ratio() * step / o.steps() * total - removedSoFar;
+            if (want <= 0) {
+                continue;
+            }
+            double[] imp = fromStats ? importance : remainingProxy(o, groups, active, alloc, scores, m, layers);
+            LayerAllocation.Result a = LayerAllocation.solve(now, imp, o.amplitude(), want / (total - removedSoFar), uniform);
+            base = a.base();
+            for (int j = 0; j < n; j++) {
+                if (a.kept()[j] < cur[j]) {
+                    double[] masked = scores.get(active.get(j)).clone();
+                    for (int u = 0; u < masked.length; u++) {
+                        if (!m[j][u]) {
+                            masked[u] = Double.NEGATIVE_INFINITY;
+                        }
+                    }
+                    m[j] = LayerAllocation.keepMask(masked, a.kept()[j]);
+                    cur[j] = a.kept()[j];
+                }
+            }
+        }
+        long removed = 0;
+        double[] layerRemoved = new double[layers];
+        double[] layerTotal = new double[layers];
+        for (int j = 0; j < n; j++) {
+            LayerAllocation.Group g = alloc.get(j);
+            long r = (long) (g.count() - cur[j]) * g.parametersPerUnit();
+            removed += r;
+            layerRemoved[g.layer()] += r;
+            layerTotal[g.layer()] += (double) g.count() * g.parametersPerUnit();
+            masks.add(m[j]);
+        }
+        double[] sparsity = new double[layers];
+        for (int l = 0; l < layers; l++) {
+            sparsity[l] = layerTotal[l] == 0 ? 0 : layerRemoved[l] / layerTotal[l];
+        }
+        return new LayerAllocation.Result(base, sparsity, cur, removed, total);
+    }
+
+    /** The weight proxy of layer importance over the units still kept, normalized; indexed like {@code alloc}'s layers. */
+    private static double[] remainingProxy(PruneOptions o, List<UnitGroup> groups, List<Integer> active, List<LayerAllocation.Group> alloc,
+                                           List<double[]> scores, boolean[][] m, int layers) {
+        double[] raw = new double[layers];
+        int[] count = new int[layers];
+        for (int j = 0; j < active.size(); j++) {
+            UnitGroup g = groups.get(active.get(j));
+            double sum = 0;
+            int k = 0;
+            for (int u = 0; u < g.count(); u++) {
+                if (m[j][u]) {
+                    sum += o.importance().perWeight(scores.get(active.get(j))[u], g.parametersPerUnit());
+                    k++;
+                }
+            }
+            int l = alloc.get(j).layer();
+            raw[l] += k == 0 ? 0 : sum / k;
+            count[l]++;
+        }
+        for (int l = 0; l < layers; l++) {
+            raw[l] = count[l] == 0 ? 0 : raw[l] / count[l];
+        }
+        return LayerAllocation.normalize(raw);
+    }
+
     private static boolean[] all(int n) {
         boolean[] b = new boolean[n];
         java.util.Arrays.fill(b, true);
@@ -425,6 +532,9 @@ public final class PruneService {
         }
         if (o.threads() < 1) {
             throw new SlimqException(Failure.USAGE, "--threads must be at least 1, got " + o.threads());
+        }
+        if (o.steps() < 1) {
+            throw new SlimqException(Failure.USAGE, "--steps must be at least 1, got " + o.steps());
         }
     }
 
@@ -572,7 +682,7 @@ public final class PruneService {
         long after = before - a.removedParameters() - depthRemoved;
         return new PruneReport(in.toString(), out.toString(), layout.architecture().modelType(), o.layout().cliName(),
                 o.units().cliName(), o.importance().cliName(), o.ratio(), a.achievedRatio(), o.amplitude(), o.multipleOf(),
-                a.base(), proxy, a.totalParameters(), a.removedParameters(), before, after, droppedList, depthRemoved,
+                o.steps(), a.base(), proxy, a.totalParameters(), a.removedParameters(), before, after, droppedList, depthRemoved,
                 before == 0 ? 0 : (double) (before - after) / before, rows,
                 o.stats() == null ? null : o.stats().toString(), new ArrayList<>(compensation.keySet()),
                 created.stream().map(BiasFlags.Created::name).toList(), created.stream().map(BiasFlags.Created::flag).distinct().sorted().toList());

@@ -418,4 +418,38 @@ class DepthAndLayoutTest {
             }
         }
     }
+
+    @Test
+    void stepsReachTheSameUnitsWhenNothingButTheScheduleDiffers() {
+        // amplitude 0 and uniform: every step takes the lowest-scored remaining neurons, and unit scores
+        // do not change as others go, so three steps of 1/6 end where one step of 1/2 does
+        Path in = SynthCheckpoint.write(SynthSpec.tinyLlama(), tmp.resolve("t")).dir();
+        PruneOptions o = PruneOptions.of(0.5).withUnits(UnitSelection.MLP).withAmplitude(0).withMultipleOf(8);
+        PruneService.Result one = PruneService.run(in, tmp.resolve("one"), o);
+        PruneService.Result three = PruneService.run(in, tmp.resolve("three"), o.withSteps(3));
+        assertEquals(0.5, one.report().achievedRatio(), 1e-12);
+        assertEquals(0.5, three.report().achievedRatio(), 1e-12);
+        assertEquals(3, three.report().steps());
+        for (int i = 0; i < one.kept().size(); i++) {
+            assertArrayEquals(one.kept().get(i), three.kept().get(i));
+        }
+    }
+
+    @Test
+    void stepsWithAdaptiveWidthsStayOnTheGridAndNearTheRatio() {
+        Path in = small("s");
+        PruneService.Result r = PruneService.run(in, tmp.resolve("o"), PruneOptions.of(0.4).withLayout(PruneLayout.LISTS)
+                .withAmplitude(0.5).withMultipleOf(32).withSteps(4));
+        PruneReport rep = r.report();
+        long grid = 0;
+        for (UnitGroup g : r.groups()) {
+            grid = Math.max(grid, g.parametersPerUnit() * (g.kind() == UnitKind.MLP_NEURON ? 32 : 1));
+        }
+        assertTrue(Math.abs(rep.removedParameters() - 0.4 * rep.selectedParameters()) <= 4 * grid, rep.achievedRatio() + "");
+        for (PruneReport.Layer l : rep.layers()) {
+            assertEquals(0, l.mlpNeuronsKept() % 32);
+            assertTrue(l.attentionUnitsKept() >= 1);
+        }
+        assertEquals(Failure.USAGE, failure(() -> PruneService.run(in, tmp.resolve("x"), PruneOptions.of(0.4).withSteps(0))));
+    }
 }
