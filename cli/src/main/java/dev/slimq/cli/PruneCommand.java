@@ -72,8 +72,9 @@ final class PruneCommand implements Callable<Integer> {
             description = "Adapt-Pruner amplitude: per-layer sparsity = base - A * layer importance (default: ${DEFAULT-VALUE}).")
     double amplitude;
 
-    @Option(names = "--multiple-of", paramLabel = "N", defaultValue = "1", description = "Keep MLP widths at multiples of N, e.g. 8 or 64 for kernels (default: ${DEFAULT-VALUE}).")
-    int multipleOf;
+    @Option(names = "--multiple-of", paramLabel = "N", defaultValue = "auto",
+            description = "Keep MLP widths at multiples of N; auto: 64 when the intermediate size is at least 4096, else 8 (default: ${DEFAULT-VALUE}).")
+    String multipleOf;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "1",
             description = "Apply the allocation in N increments, re-scoring layer importance over the remaining units after each"
@@ -82,6 +83,21 @@ final class PruneCommand implements Callable<Integer> {
 
     @Option(names = "--force", description = "Replace OUT if it exists.")
     boolean force;
+
+    private int multiple() {
+        if (multipleOf.strip().equalsIgnoreCase("auto")) {
+            return PruneOptions.AUTO_MULTIPLE;
+        }
+        try {
+            int m = Integer.parseInt(multipleOf.strip());
+            if (m >= 1) {
+                return m;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new SlimqException(Failure.USAGE, "--multiple-of must be a positive integer or auto, got '" + multipleOf + "'");
+    }
 
     @Override
     public Integer call() {
@@ -94,7 +110,7 @@ final class PruneCommand implements Callable<Integer> {
         }
         PruneOptions o = new PruneOptions(ratio == null ? 0 : ratio, UnitSelection.fromName(units), PruneLayout.fromName(layout),
                 importance != null ? Importance.fromName(importance) : stats != null ? Importance.FLAP : Importance.L2,
-                amplitude, multipleOf, force, run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint, drop, steps);
+                amplitude, multiple(), force, run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint, drop, steps);
         PruneReport r = PruneService.run(in, out, o).report();
         PrintWriter w = spec.commandLine().getOut();
         if (run.json) {

@@ -134,6 +134,18 @@ class PruneDepthCliTest {
         assertEquals(1, all.err().strip().lines().count(), all.err());
         assertEquals(ExitCode.UNSUPPORTED.code(), run("prune", tiny.toString(), x.toString(), "--ratio", "0.3", "--units", "mlp", "--layout", "deci").code());
         assertEquals(ExitCode.UNSUPPORTED.code(), run("prune", small.toString(), x.toString(), "--ratio", "0.3", "--layout", "deci").code());
+        assertEquals(ExitCode.USAGE.code(), run("prune", tiny.toString(), x.toString(), "--ratio", "0.3", "--multiple-of", "0").code());
+        assertEquals(ExitCode.USAGE.code(), run("prune", tiny.toString(), x.toString(), "--ratio", "0.3", "--steps", "0").code());
         assertFalse(Files.exists(x));
+    }
+
+    @Test
+    void multipleOfDefaultsToEightBelow4096() throws IOException {
+        Run r = run("prune", small.toString(), tmp.resolve("m").toString(), "--ratio", "0.23", "--units", "mlp", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(8, r.json().get("multiple_of").asInt());
+        int width = JSON.readTree(tmp.resolve("m/config.json").toFile()).get("intermediate_size").asInt();
+        assertEquals(0, width % 8, "width " + width);
+        assertTrue(width < 768);
     }
 }

@@ -11,7 +11,8 @@ import java.util.Objects;
  * @param layout how the result is written
  * @param importance unit score
  * @param amplitude Adapt-Pruner's A (default 0.02), the spread of per-layer sparsity around the base
- * @param multipleOf MLP widths are kept at multiples of this (1 by default; 8 or 64 suit GEMM kernels)
+ * @param multipleOf MLP widths are kept at multiples of this; {@link #AUTO_MULTIPLE} (the CLI default) picks 64 when
+ *        the intermediate size is at least 4096, else 8 (GEMM-friendly widths)
  * @param force replace an existing output
  * @param threads worker threads for scoring
  * @param stats calibration statistics ({@code slimq calibrate}), or null for data-free pruning
@@ -34,6 +35,14 @@ public record PruneOptions(double ratio, UnitSelection units, PruneLayout layout
     }
 
     public static final double DEFAULT_AMPLITUDE = 0.02;
+
+    /** {@code multipleOf} value that means: 64 for intermediate sizes of at least 4096, else 8. */
+    public static final int AUTO_MULTIPLE = 0;
+
+    /** The MLP width step for a model of this intermediate size. */
+    public int mlpMultiple(int intermediateSize) {
+        return multipleOf != AUTO_MULTIPLE ? multipleOf : intermediateSize >= 4096 ? 64 : 8;
+    }
 
     public PruneOptions {
         Objects.requireNonNull(units);

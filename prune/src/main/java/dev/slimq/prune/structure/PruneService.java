@@ -113,7 +113,7 @@ public final class PruneService {
                         + " o_proj and down_proj make the layer the identity there); BERT normalizes after the residual, so drop its"
                         + " layers with --layout uniform");
             }
-            int mlpStep = o.multipleOf();
+            int mlpStep = o.mlpMultiple(cfg.intermediateSize());
             if (o.layout() == PruneLayout.DECI) {
                 checkDeci(layout, cfg, o);
                 mlpStep = lcm(mlpStep, ConfigLayouts.DECI_FFN_MULTIPLE);
@@ -310,7 +310,7 @@ public final class PruneService {
                 w.commit();
             }
             PruneReport report = report(in, out, layout, o, groups, keptCount, dropped, newIndex, importance, sparsity, a, before,
-                    depthRemoved, layerParams, compensation, created, blockError);
+                    depthRemoved, layerParams, compensation, created, blockError, mlpStep);
             return new Result(report, groups, List.copyOf(kept));
         }
     }
@@ -527,8 +527,8 @@ public final class PruneService {
         if (!(o.amplitude() >= 0 && o.amplitude() <= 1)) {
             throw new SlimqException(Failure.USAGE, "--amplitude must lie in [0, 1], got " + o.amplitude());
         }
-        if (o.multipleOf() < 1) {
-            throw new SlimqException(Failure.USAGE, "--multiple-of must be at least 1, got " + o.multipleOf());
+        if (o.multipleOf() < 0) {
+            throw new SlimqException(Failure.USAGE, "--multiple-of must be at least 1 (or auto), got " + o.multipleOf());
         }
         if (o.threads() < 1) {
             throw new SlimqException(Failure.USAGE, "--threads must be at least 1, got " + o.threads());
@@ -634,7 +634,7 @@ public final class PruneService {
     private static PruneReport report(Path in, Path out, ModelLayout layout, PruneOptions o, List<UnitGroup> groups, int[] keptCount,
                                       boolean[] dropped, int[] newIndex, double[] importance, double[] sparsity, LayerAllocation.Result a,
                                       long before, long depthRemoved, long[] layerParams, Map<String, double[]> compensation,
-                                      List<BiasFlags.Created> created, double[] blockError) {
+                                      List<BiasFlags.Created> created, double[] blockError, int mlpStep) {
         int layers = layout.numLayers();
         Integer[] mlp = new Integer[layers];
         Integer[] mlpKept = new Integer[layers];
@@ -681,7 +681,7 @@ public final class PruneService {
                 : "weights: mean per-weight " + (o.importance() == Importance.L1 ? "|w|" : "RMS") + " of the layer's selected units, normalized to mean 0, max |.| 1";
         long after = before - a.removedParameters() - depthRemoved;
         return new PruneReport(in.toString(), out.toString(), layout.architecture().modelType(), o.layout().cliName(),
-                o.units().cliName(), o.importance().cliName(), o.ratio(), a.achievedRatio(), o.amplitude(), o.multipleOf(),
+                o.units().cliName(), o.importance().cliName(), o.ratio(), a.achievedRatio(), o.amplitude(), mlpStep,
                 o.steps(), a.base(), proxy, a.totalParameters(), a.removedParameters(), before, after, droppedList, depthRemoved,
                 before == 0 ? 0 : (double) (before - after) / before, rows,
                 o.stats() == null ? null : o.stats().toString(), new ArrayList<>(compensation.keySet()),

@@ -310,7 +310,7 @@ class StructuralPruningTest {
         assertEquals(Failure.UNSUPPORTED, failure(() -> PruneService.run(in, out, PruneOptions.of(1.2))));
         assertEquals(Failure.UNSUPPORTED, failure(() -> PruneService.run(in, out, PruneOptions.of(0))));
         assertEquals(Failure.UNSUPPORTED, failure(() -> PruneService.run(in, out, PruneOptions.of(0.999))));
-        assertEquals(Failure.USAGE, failure(() -> PruneService.run(in, out, PruneOptions.of(0.2).withMultipleOf(0))));
+        assertEquals(Failure.USAGE, failure(() -> PruneService.run(in, out, PruneOptions.of(0.2).withMultipleOf(-1))));
         assertEquals(Failure.USAGE, failure(() -> PruneService.run(in, tmp.resolve("y.safetensors"), PruneOptions.of(0.2))));
         assertEquals(Failure.USAGE, failure(() -> PruneService.run(in, in, PruneOptions.of(0.2))));
         Path b = bert();
