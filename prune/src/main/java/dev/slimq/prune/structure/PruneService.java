@@ -595,27 +595,40 @@ public final class PruneService {
         long rows = m.otherDim();
         long inRow = m.span() * kept.length * eb;
         long spanBytes = m.span() * eb;
-        int keptCount = 0;
-        for (boolean k : kept) {
-            keptCount += k ? 1 : 0;
+        // runs of consecutive kept units, as (source offset, destination offset, length) in bytes of one row,
+        // so each row costs one bulk read and one copy per run instead of one per unit
+        List<int[]> runs = new ArrayList<>();
+        long d0 = 0;
+        for (int u = 0; u < kept.length; ) {
+            int end = u;
+            while (end < kept.length && kept[end] == kept[u]) {
+                end++;
+            }
+            long len = (end - u) * spanBytes;
+            if (kept[u]) {
+                runs.add(new int[] {Math.toIntExact(u * spanBytes), Math.toIntExact(d0), Math.toIntExact(len)});
+            }
+            if (kept[u] || !physical) {
+                d0 += len;
+            }
+            u = end;
         }
-        long outRow = physical ? keptCount * spanBytes : inRow;
-        int rowsPerBlock = (int) Math.max(1, Math.min(rows, BLOCK_BYTES / Math.max(1, outRow)));
+        long outRow = d0;
+        int rowsPerBlock = (int) Math.max(1, Math.min(rows, BLOCK_BYTES / Math.max(1, Math.max(inRow, outRow))));
+        byte[] in = new byte[Math.toIntExact(rowsPerBlock * inRow)];
         byte[] buf = new byte[Math.toIntExact(rowsPerBlock * outRow)];
-        MemorySegment dst = MemorySegment.ofArray(buf);
+        MemorySegment inSeg = MemorySegment.ofArray(in);
         for (long r0 = 0; r0 < rows; r0 += rowsPerBlock) {
             int nr = (int) Math.min(rowsPerBlock, rows - r0);
-            java.util.Arrays.fill(buf, (byte) 0);
+            MemorySegment.copy(src, r0 * inRow, inSeg, 0, nr * inRow);
+            if (!physical) {
+                java.util.Arrays.fill(buf, (byte) 0);
+            }
             for (int r = 0; r < nr; r++) {
-                long s = (r0 + r) * inRow;
-                long d = r * outRow;
-                for (int u = 0; u < kept.length; u++) {
-                    if (kept[u]) {
-                        MemorySegment.copy(src, s + u * spanBytes, dst, d, spanBytes);
-                    }
-                    if (kept[u] || !physical) {
-                        d += spanBytes;
-                    }
+                int s = Math.toIntExact(r * inRow);
+                int d = Math.toIntExact(r * outRow);
+                for (int[] run : runs) {
+                    System.arraycopy(in, s + run[0], buf, d + run[1], run[2]);
                 }
             }
             sink.write(ByteBuffer.wrap(buf, 0, (int) (nr * outRow)));
