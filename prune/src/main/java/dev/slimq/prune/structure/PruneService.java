@@ -67,6 +67,9 @@ import java.util.TreeMap;
  * written ({@link ConfigLayouts#check}).
  */
 public final class PruneService {
+    /** The report written next to the pruned weights. */
+    public static final String REPORT_FILE = "prune-report.json";
+
     /** Rows copied per write when slicing columns. */
     private static final int BLOCK_BYTES = 1 << 20;
 
@@ -266,6 +269,8 @@ public final class PruneService {
                 ConfigLayouts.check(json, planned, slots);
                 config = Json.python(json);
             }
+            PruneReport report = report(in, out, layout, o, groups, keptCount, dropped, newIndex, importance, sparsity, a, before,
+                    depthRemoved, layerParams, compensation, created, blockError, mlpStep);
             try (CheckpointWriter w = CheckpointWriter.create(out, planned, ckpt.metadata(), 0, ckpt)) {
                 for (TensorInfo t : ckpt.tensors()) {
                     String name = outName.get(t.name());
@@ -304,13 +309,15 @@ public final class PruneService {
                         sink.writeFloats(b, 0, b.length);
                     }
                 }
+                if (!singleFile) {
+                    // deterministic content only (no timings), so two runs give identical directories
+                    w.putFile(REPORT_FILE, Json.report(report));
+                }
                 if (config != null) {
                     w.putFile("config.json", config);
                 }
                 w.commit();
             }
-            PruneReport report = report(in, out, layout, o, groups, keptCount, dropped, newIndex, importance, sparsity, a, before,
-                    depthRemoved, layerParams, compensation, created, blockError, mlpStep);
             return new Result(report, groups, List.copyOf(kept));
         }
     }

@@ -114,6 +114,10 @@ class DepthAndLayoutTest {
         assertEquals(r.parametersBefore() - depth, r.parametersAfter());
         assertTrue(r.layers().get(1).dropped() && r.layers().get(2).dropped());
         assertEquals(1, r.layers().get(3).outputLayer());
+        JsonNode file = JSON.readTree(out.resolve(PruneService.REPORT_FILE).toFile());
+        assertEquals("[1,2]", file.get("dropped_layers").toString());
+        assertEquals(depth, file.get("depth_removed_parameters").asLong());
+        assertEquals(4, file.get("layers").size());
     }
 
     /** Copies a checkpoint, editing the floats of some tensors. */
