@@ -9,7 +9,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.slimq.core.checkpoint.Checkpoint;
 import dev.slimq.core.parallel.WorkPool;
+import dev.slimq.core.tokenizer.Encoding;
+import dev.slimq.core.tokenizer.Tokenizer;
+import dev.slimq.runtime.bert.BertEncoder;
+import dev.slimq.runtime.bert.BertWeights;
 import dev.slimq.runtime.bert.LinearKernel;
+import dev.slimq.runtime.bert.Pooling;
 import dev.slimq.runtime.llama.LlamaDecoder;
 import dev.slimq.runtime.llama.LlamaWeights;
 import dev.slimq.testdata.SynthCheckpoint;
@@ -89,6 +94,45 @@ class PruneDepthCliTest {
         // a pruned, renumbered checkpoint is a valid quantize input
         Run q = run("quantize", out.toString(), tmp.resolve("q").toString(), "-q");
         assertEquals(0, q.code(), q.err());
+    }
+
+    private static BertWeights bert(Path dir) {
+        try (Checkpoint c = Checkpoint.open(dir)) {
+            return BertWeights.load(c);
+        }
+    }
+
+    private static float[][] embed(BertWeights w, java.util.List<Encoding> batch) {
+        try (WorkPool pool = new WorkPool(2)) {
+            return new BertEncoder(w, pool, LinearKernel.SCALAR).embed(batch, Pooling.MEAN);
+        }
+    }
+
+    @Test
+    void bertWithoutALayerIsTheEncoderAssembledWithoutIt() {
+        Path in = SynthCheckpoint.write(SynthSpec.of(SynthSpec.Arch.BERT, SynthSpec.Size.SMALL), tmp.resolve("bert")).dir();
+        Path out = tmp.resolve("bert-d");
+        Run r = run("prune", in.toString(), out.toString(), "--drop-layers", "0,2", "--ratio", "0.2", "--units", "mlp");
+        assertEquals(0, r.code(), r.err());
+        Tokenizer tok = Tokenizer.load(in.resolve("tokenizer.json"));
+        java.util.List<Encoding> batch = java.util.List.of(tok.encode("the cat sat on the mat", true), tok.encode("pruning whole layers", true));
+        // reference: the depth-only pruned encoder equals the original with layers 0 and 2 left out by hand
+        Path depthOnly = tmp.resolve("bert-d0");
+        assertEquals(0, run("prune", in.toString(), depthOnly.toString(), "--drop-layers", "0,2").code());
+        BertWeights o = bert(in);
+        BertWeights hand = new BertWeights(o.architecture(), o.hidden(), o.heads(), o.intermediate(), o.vocab(), o.maxPositions(),
+                o.positionOffset(), o.eps(), o.wordEmbeddings(), o.positionEmbeddings(), o.typeEmbeddings(), o.embeddingNormWeight(),
+                o.embeddingNormBias(), new BertWeights.Layer[] {o.layers()[1], o.layers()[3]});
+        float[][] want = embed(hand, batch);
+        float[][] got = embed(bert(depthOnly), batch);
+        for (int i = 0; i < want.length; i++) {
+            assertArrayEquals(want[i], got[i]);
+        }
+        // and with width pruning on top, the 2-layer model loads and runs with the smaller intermediate size
+        BertWeights both = bert(out);
+        assertEquals(2, both.layers().length);
+        assertTrue(both.intermediate() < o.intermediate());
+        assertEquals(want.length, embed(both, batch).length);
     }
 
     @Test
