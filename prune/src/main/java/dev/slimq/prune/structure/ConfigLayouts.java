@@ -46,6 +46,10 @@ public final class ConfigLayouts {
     /** DeciLM rounds every FFN width up to a multiple of this. */
     public static final int DECI_FFN_MULTIPLE = 256;
 
+    /** Top-level lists that can have as many entries as there are layers without being per layer. */
+    private static final java.util.Set<String> NOT_PER_LAYER = java.util.Set.of("architectures", "eos_token_id", "bos_token_id",
+            "pad_token_id", "bad_words_ids", "suppress_tokens", "begin_suppress_tokens");
+
     private ConfigLayouts() {
     }
 
@@ -58,7 +62,7 @@ public final class ConfigLayouts {
             json.fieldNames().forEachRemaining(fields::add);
             for (String f : fields) {
                 JsonNode v = json.get(f);
-                if (v.isArray() && v.size() == layers) {
+                if (v.isArray() && v.size() == layers && !NOT_PER_LAYER.contains(f) && !f.endsWith("token_id")) {
                     ArrayNode keep = json.arrayNode();
                     for (int l = 0; l < layers; l++) {
                         if (!dropped[l]) {

@@ -68,6 +68,7 @@ class DepthAndLayoutTest {
             types.add("t" + l);
         }
         c.put("max_window_layers", 3);
+        c.putArray("eos_token_id").add(2).add(3).add(4).add(5); // as many ids as layers, but not per layer
         Files.writeString(dir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(c));
     }
 
@@ -86,7 +87,7 @@ class DepthAndLayoutTest {
         // every other key is the input's
         for (Iterator<String> it = cin.fieldNames(); it.hasNext(); ) {
             String k = it.next();
-            if (!List.of("num_hidden_layers", "layer_types", "max_window_layers").contains(k)) {
+            if (!List.of("num_hidden_layers", "layer_types", "max_window_layers").contains(k)) { // eos_token_id included
                 assertEquals(cin.get(k), cout.get(k), k);
             }
         }
