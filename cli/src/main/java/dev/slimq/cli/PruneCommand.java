@@ -111,7 +111,8 @@ final class PruneCommand implements Callable<Integer> {
         PruneOptions o = new PruneOptions(ratio == null ? 0 : ratio, UnitSelection.fromName(units), PruneLayout.fromName(layout),
                 importance != null ? Importance.fromName(importance) : stats != null ? Importance.FLAP : Importance.L2,
                 amplitude, multiple(), force, run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint, drop, steps);
-        PruneReport r = PruneService.run(in, out, o).report();
+        PruneService.Result result = PruneService.run(in, out, o);
+        PruneReport r = result.report();
         PrintWriter w = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(w, r);
@@ -150,6 +151,9 @@ final class PruneCommand implements Callable<Integer> {
             }
             w.println(sb);
         }
+        StringBuilder t = new StringBuilder("time:");
+        result.seconds().forEach((phase, sec) -> t.append(String.format(Locale.ROOT, " %s %.2f s", phase.replace('_', ' '), sec)));
+        w.println(t);
         w.flush();
         return ExitCode.OK.code();
     }

@@ -81,8 +81,9 @@ public final class PruneService {
      *
      * @param groups the unit groups, as {@link UnitMap#of} found them
      * @param kept per group, which units were kept
+     * @param seconds wall time per phase (score: unit and layer scores; analysis: block errors and bias compensation; write), for stdout only: not deterministic
      */
-    public record Result(PruneReport report, List<UnitGroup> groups, List<boolean[]> kept) {
+    public record Result(PruneReport report, List<UnitGroup> groups, List<boolean[]> kept, Map<String, Double> seconds) {
     }
 
     public static Result run(Path in, Path out, PruneOptions o) {
@@ -121,6 +122,8 @@ public final class PruneService {
                 checkDeci(layout, cfg, o);
                 mlpStep = lcm(mlpStep, ConfigLayouts.DECI_FFN_MULTIPLE);
             }
+            Map<String, Double> seconds = new java.util.LinkedHashMap<>();
+            long t0 = System.nanoTime();
             boolean needScores = o.ratio() > 0 || (o.drop() instanceof LayerDrop.Lowest && stats == null);
             List<double[]> scores = !needScores ? null : stats == null ? o.importance().scores(ckpt, groups, pool)
                     : o.importance().scores(ckpt, groups, stats, pool);
@@ -203,6 +206,8 @@ public final class PruneService {
             if (o.layout() == PruneLayout.UNIFORM) {
                 checkUniform(groups, active, keptCount);
             }
+            long t1 = System.nanoTime();
+            seconds.put("score", (t1 - t0) / 1e9);
             double[] blockError = new double[groups.size()];
             if (o.ratio() > 0) {
                 List<Double> errs = pool.map(active.size(), j -> BlockError.of(ckpt, groups.get(active.get(j)), kept.get(active.get(j)), encoder));
@@ -247,6 +252,8 @@ public final class PruneService {
                     planned.add(TensorInfo.planned(name, t.dtype(), shape));
                 }
             }
+            long t2 = System.nanoTime();
+            seconds.put("analysis", (t2 - t1) / 1e9);
             List<BiasFlags.Created> created = BiasFlags.plan(layout, compensation.keySet(), dropped, newIndex, planned, outName);
             if (!created.isEmpty() && (singleFile || !ckpt.isDirectory() || ckpt.configJson().isEmpty())) {
                 throw new SlimqException(Failure.UNSUPPORTED, "bias compensation creates biases switched on in config.json, so it needs a"
@@ -318,7 +325,8 @@ public final class PruneService {
                 }
                 w.commit();
             }
-            return new Result(report, groups, List.copyOf(kept));
+            seconds.put("write", (System.nanoTime() - t2) / 1e9);
+            return new Result(report, groups, List.copyOf(kept), java.util.Collections.unmodifiableMap(seconds));
         }
     }
 
