@@ -3,6 +3,7 @@ package dev.slimq.cli;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
 import dev.slimq.prune.structure.Importance;
+import dev.slimq.prune.structure.LayerDrop;
 import dev.slimq.prune.structure.PruneLayout;
 import dev.slimq.prune.structure.PruneOptions;
 import dev.slimq.prune.structure.PruneReport;
@@ -21,7 +22,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code slimq prune}: data-free structural pruning (Adapt-Pruner layer-adaptive widths). */
 @Command(name = "prune", mixinStandardHelpOptions = true,
-        header = "Remove whole MLP neurons and attention KV groups (data-free, Adapt-Pruner allocation).")
+        header = "Remove whole MLP neurons, attention KV groups and layers (Adapt-Pruner allocation).")
 final class PruneCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -35,14 +36,20 @@ final class PruneCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "OUT", description = "Output directory (a .safetensors file only with --layout mask).")
     Path out;
 
-    @Option(names = "--ratio", required = true, paramLabel = "R", description = "Fraction of the selected units' parameters to remove, in (0, 1).")
-    double ratio;
+    @Option(names = "--ratio", paramLabel = "R", description = "Fraction of the selected units' parameters to remove, in (0, 1)"
+            + " (in the layers that remain after --drop-layers; required unless --drop-layers is given).")
+    Double ratio;
+
+    @Option(names = "--drop-layers", paramLabel = "SPEC", description = "Remove whole layers: indices like 3,7, or auto:N for the N least"
+            + " important (1 - cos_in_out with --stats, else the weight proxy); the rest are renumbered.")
+    String dropLayers;
 
     @Option(names = "--units", paramLabel = "U", defaultValue = "all", description = "mlp, attention or all (default: ${DEFAULT-VALUE}).")
     String units;
 
     @Option(names = "--layout", paramLabel = "L", defaultValue = "uniform",
-            description = "uniform (same widths in every layer, stock config) or mask (pruned units zeroed, shapes kept) (default: ${DEFAULT-VALUE}).")
+            description = "uniform (same widths in every layer, stock config), lists (per-layer width lists), deci (DeciLM/Nemotron-NAS"
+                    + " block_configs, MLP only, widths on a 256 grid) or mask (pruned units zeroed, shapes kept) (default: ${DEFAULT-VALUE}).")
     String layout;
 
     @Option(names = "--importance", paramLabel = "I",
@@ -65,21 +72,47 @@ final class PruneCommand implements Callable<Integer> {
             description = "Adapt-Pruner amplitude: per-layer sparsity = base - A * layer importance (default: ${DEFAULT-VALUE}).")
     double amplitude;
 
-    @Option(names = "--multiple-of", paramLabel = "N", defaultValue = "1", description = "Keep MLP widths at multiples of N, e.g. 8 or 64 for kernels (default: ${DEFAULT-VALUE}).")
-    int multipleOf;
+    @Option(names = "--multiple-of", paramLabel = "N", defaultValue = "auto",
+            description = "Keep MLP widths at multiples of N; auto: 64 when the intermediate size is at least 4096, else 8 (default: ${DEFAULT-VALUE}).")
+    String multipleOf;
+
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "1",
+            description = "Apply the allocation in N increments, re-scoring layer importance over the remaining units after each"
+                    + " (Adapt-Pruner's schedule; the training it interleaves is yours) (default: ${DEFAULT-VALUE}).")
+    int steps;
 
     @Option(names = "--force", description = "Replace OUT if it exists.")
     boolean force;
 
+    private int multiple() {
+        if (multipleOf.strip().equalsIgnoreCase("auto")) {
+            return PruneOptions.AUTO_MULTIPLE;
+        }
+        try {
+            int m = Integer.parseInt(multipleOf.strip());
+            if (m >= 1) {
+                return m;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new SlimqException(Failure.USAGE, "--multiple-of must be a positive integer or auto, got '" + multipleOf + "'");
+    }
+
     @Override
     public Integer call() {
-        if (Double.isNaN(ratio)) {
+        LayerDrop drop = LayerDrop.parse(dropLayers);
+        if (ratio == null && !drop.any()) {
+            throw new SlimqException(Failure.USAGE, "prune needs --ratio R, --drop-layers SPEC, or both");
+        }
+        if (ratio != null && Double.isNaN(ratio)) {
             throw new SlimqException(Failure.USAGE, "--ratio must be a number");
         }
-        PruneOptions o = new PruneOptions(ratio, UnitSelection.fromName(units), PruneLayout.fromName(layout),
+        PruneOptions o = new PruneOptions(ratio == null ? 0 : ratio, UnitSelection.fromName(units), PruneLayout.fromName(layout),
                 importance != null ? Importance.fromName(importance) : stats != null ? Importance.FLAP : Importance.L2,
-                amplitude, multipleOf, force, run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint);
-        PruneReport r = PruneService.run(in, out, o).report();
+                amplitude, multiple(), force, run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint, drop, steps);
+        PruneService.Result result = PruneService.run(in, out, o);
+        PruneReport r = result.report();
         PrintWriter w = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(w, r);
@@ -90,18 +123,37 @@ final class PruneCommand implements Callable<Integer> {
         if (!r.compensatedBiases().isEmpty()) {
             w.printf(Locale.ROOT, "bias compensation: %s%n", String.join(", ", r.compensatedBiases()));
         }
-        w.printf(Locale.ROOT, "removed %d of %d selected parameters: %.4f (asked %.4f); model %d -> %d parameters%n",
-                r.removedParameters(), r.selectedParameters(), r.achievedRatio(), r.ratio(), r.parametersBefore(), r.parametersAfter());
+        if (!r.droppedLayers().isEmpty()) {
+            w.printf(Locale.ROOT, "dropped layers %s: %d parameters%n", r.droppedLayers(), r.depthRemovedParameters());
+        }
+        w.printf(Locale.ROOT, "removed %d of %d selected parameters: %.4f (asked %.4f); model %d -> %d parameters (%.4f removed)%n",
+                r.removedParameters(), r.selectedParameters(), r.achievedRatio(), r.ratio(), r.parametersBefore(), r.parametersAfter(), r.modelRatio());
         for (PruneReport.Layer l : r.layers()) {
             StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "  layer %3d  importance %+.3f  sparsity %.3f", l.layer(), l.importance(), l.sparsity()));
+            if (l.dropped()) {
+                w.println(sb.append("  dropped"));
+                continue;
+            }
             if (l.mlpNeurons() != null) {
                 sb.append(String.format(Locale.ROOT, "  mlp %d/%d", l.mlpNeuronsKept(), l.mlpNeurons()));
             }
             if (l.attentionUnits() != null) {
                 sb.append(String.format(Locale.ROOT, "  attention groups %d/%d (query heads %d)", l.attentionUnitsKept(), l.attentionUnits(), l.queryHeadsKept()));
             }
+            if (l.mlpError() != null || l.attentionError() != null) {
+                sb.append("  block error");
+                if (l.mlpError() != null) {
+                    sb.append(String.format(Locale.ROOT, " mlp %.4f", l.mlpError()));
+                }
+                if (l.attentionError() != null) {
+                    sb.append(String.format(Locale.ROOT, " attention-out %.4f", l.attentionError()));
+                }
+            }
             w.println(sb);
         }
+        StringBuilder t = new StringBuilder("time:");
+        result.seconds().forEach((phase, sec) -> t.append(String.format(Locale.ROOT, " %s %.2f s", phase.replace('_', ' '), sec)));
+        w.println(t);
         w.flush();
         return ExitCode.OK.code();
     }

@@ -88,6 +88,17 @@ public final class LayerAllocation {
         return evaluate(groups, importance, amplitude, base, uniform, total);
     }
 
+    /** No width pruning: every group keeps all its units. */
+    public static Result none(List<Group> groups, int layers) {
+        int[] kept = new int[groups.size()];
+        long total = 0;
+        for (int i = 0; i < kept.length; i++) {
+            kept[i] = groups.get(i).count();
+            total += groups.get(i).count() * groups.get(i).parametersPerUnit();
+        }
+        return new Result(0, new double[layers], kept, 0, total);
+    }
+
     /** Per layer sparsity for a base: clipped, and averaged for uniform. */
     static double[] sparsities(double[] importance, double amplitude, double base, boolean uniform) {
         double[] s = new double[importance.length];

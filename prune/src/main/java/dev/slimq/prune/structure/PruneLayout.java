@@ -17,9 +17,17 @@ public enum PruneLayout {
      * (FLAP's {@code --unstr}), loadable anywhere, no memory saved; for evaluation.
      */
     MASK,
-    /** DeciLM / Nemotron-NAS {@code block_configs}: not implemented yet. */
+    /**
+     * DeciLM / Nemotron-NAS {@code block_configs} (model_type {@code nemotron-nas}, which vLLM's
+     * {@code DeciLMForCausalLM} loads): per-layer FFN width as {@code ffn_mult}, so widths are
+     * multiples of 256; query heads are global there, so attention pruning is refused.
+     */
     DECI,
-    /** Adapt-Pruner's per-layer config lists: not implemented yet. */
+    /**
+     * Adapt-Pruner's per-layer config: {@code intermediate_size}, {@code num_attention_heads},
+     * {@code num_key_value_heads} as one entry per layer, {@code head_dim} explicit; for code that
+     * reads per-layer lists (stock transformers does not). Allows BERT head pruning.
+     */
     LISTS;
 
     public String cliName() {
@@ -32,6 +40,6 @@ public enum PruneLayout {
                 return l;
             }
         }
-        throw new SlimqException(Failure.USAGE, "unknown --layout '" + name + "'; use uniform or mask (deci and lists are planned)");
+        throw new SlimqException(Failure.USAGE, "unknown --layout '" + name + "'; use uniform, lists, deci or mask");
     }
 }

@@ -222,22 +222,101 @@ class StatsPruningTest {
         assertTrue(r2.compensatedBiases().isEmpty());
     }
 
+    /** Reads a float tensor, or null when absent. */
+    private static float[] maybe(Checkpoint c, String name) {
+        return c.tensors().stream().anyMatch(t -> t.name().equals(name)) ? read(c, name) : null;
+    }
+
     @Test
-    void llamaWithoutOutputBiasIsRefused() {
-        Path in = SynthCheckpoint.write(SynthSpec.tinyLlama(), tmp.resolve("llama")).dir();
+    void llamaCompensationCreatesTheBiasesItsConfigSwitchesOn() throws IOException {
+        Path in = SynthCheckpoint.write(SynthSpec.tinyLlama().withDtype(DType.F32), tmp.resolve("llama")).dir();
         List<UnitGroup> groups;
         int layers;
         try (Checkpoint c = Checkpoint.open(in)) {
             groups = UnitMap.of(c.layout(), UnitSelection.ALL);
             layers = c.layout().numLayers();
         }
-        Path s = stats("llama.safetensors", new double[layers], groups, n -> true,
-                g -> Map.of("input_mean", new float[width(g)], "input_var", filled(width(g), 1)), Map.of());
+        // DESIGN.md section 4 names: layers.{i}.mlp.down_proj.input_mean, layers.{i}.self_attn.o_proj.input_mean
+        Function<UnitGroup, Map<String, float[]>> st = g -> {
+            float[] mean = new float[width(g)];
+            for (int j = 0; j < mean.length; j++) {
+                mean[j] = ((j * 11) % 13 - 6) / 3f;
+            }
+            return Map.of("input_mean", mean, "input_var", filled(mean.length, 1));
+        };
+        Path s = stats("llama.safetensors", new double[layers], groups, n -> true, st, Map.of());
+        try (StatisticsFile f = StatisticsFile.open(s)) {
+            assertTrue(f.has("layers.0.mlp.down_proj.input_mean") && f.has("layers.1.self_attn.o_proj.input_mean"));
+        }
+        Path out = tmp.resolve("l-out");
+        PruneService.Result res = PruneService.run(in, out, PruneOptions.of(0.3).withStats(s));
+        PruneReport r = res.report();
+        assertEquals(List.of("attention_bias", "mlp_bias"), r.configFlags());
+        assertEquals(2 * layers, r.compensatedBiases().size());
+        assertEquals(7 * layers, r.createdBiases().size(), "q, k, v, o, gate, up, down in every layer");
+        var cfg = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("config.json").toFile());
+        assertTrue(cfg.get("mlp_bias").asBoolean() && cfg.get("attention_bias").asBoolean());
+        try (Checkpoint a = Checkpoint.open(in); Checkpoint b = Checkpoint.open(out)) {
+            for (int i = 0; i < groups.size(); i++) {
+                UnitGroup g = groups.get(i);
+                String w = Importance.consumer(g).tensor();
+                String bias = w.substring(0, w.length() - "weight".length()) + "bias";
+                assertEquals(null, maybe(a, bias));
+                float[] mean = st.apply(g).get("input_mean");
+                float[] w0 = read(a, w);
+                float[] w1 = read(b, w);
+                float[] b1 = read(b, bias);
+                boolean[] kept = res.kept().get(i);
+                long span = Importance.consumer(g).span();
+                int cols = mean.length;
+                int keptCols = (int) (w1.length / b1.length);
+                for (int row = 0; row < b1.length; row++) {
+                    // the unpruned linear at the mean input, and the pruned one (kept columns) plus its new bias
+                    double y0 = 0;
+                    double y1 = b1[row];
+                    for (int j = 0, k = 0; j < cols; j++) {
+                        y0 += (double) w0[row * cols + j] * mean[j];
+                        if (kept[(int) (j / span)]) {
+                            y1 += (double) w1[row * keptCols + k++] * mean[j];
+                        }
+                    }
+                    assertEquals(y0, y1, 1e-5 * (1 + Math.abs(y0)), w + " row " + row);
+                }
+                // the siblings the switch also gives a bias get zeros of their pruned width
+                for (UnitGroup.Member m : g.members()) {
+                    if (m.axis() == UnitGroup.Axis.ROW) {
+                        String sb = m.tensor().substring(0, m.tensor().length() - "weight".length()) + "bias";
+                        float[] zero = read(b, sb);
+                        assertEquals(b.tensor(m.tensor()).dim(0), zero.length);
+                        assertArrayEquals(new float[zero.length], zero, 0f, sb);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void compensationIsRefusedWhereTheConfigHasNoBiasSwitch() throws IOException {
+        Path in = SynthCheckpoint.write(SynthSpec.tinyLlama(), tmp.resolve("mistral")).dir();
+        var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        var cfg = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(in.resolve("config.json").toFile());
+        cfg.put("model_type", "mistral");
+        cfg.putArray("architectures").add("MistralForCausalLM");
+        Files.writeString(in.resolve("config.json"), mapper.writeValueAsString(cfg));
+        List<UnitGroup> groups;
+        int layers;
+        try (Checkpoint c = Checkpoint.open(in)) {
+            groups = UnitMap.of(c.layout(), UnitSelection.ALL);
+            layers = c.layout().numLayers();
+        }
+        Path s = stats("mistral.safetensors", new double[layers], groups, n -> true,
+                g -> Map.of("input_mean", filled(width(g), 0.5f), "input_var", filled(width(g), 1)), Map.of());
         PruneOptions o = PruneOptions.of(0.3).withStats(s);
-        SlimqException e = assertThrows(SlimqException.class, () -> PruneService.run(in, tmp.resolve("l-out"), o));
+        SlimqException e = assertThrows(SlimqException.class, () -> PruneService.run(in, tmp.resolve("m-out"), o));
         assertEquals(Failure.UNSUPPORTED, e.failure());
-        assertTrue(e.getMessage().contains("--no-bias-compensation"), e.getMessage());
-        PruneService.run(in, tmp.resolve("l-out2"), o.withBiasCompensation(false));
+        assertTrue(e.getMessage().contains("--no-bias-compensation") && e.getMessage().contains("mistral"), e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("m-out")));
+        PruneService.run(in, tmp.resolve("m-out2"), o.withBiasCompensation(false));
     }
 
     private static float[] filled(int n, float v) {

@@ -307,11 +307,10 @@ class StructuralPruningTest {
         Path in = llama();
         Path out = tmp.resolve("x");
         assertEquals(Failure.UNSUPPORTED, failure(() -> PruneService.run(in, out, PruneOptions.of(0.2).withLayout(PruneLayout.DECI))));
-        assertEquals(Failure.UNSUPPORTED, failure(() -> PruneService.run(in, out, PruneOptions.of(0.2).withLayout(PruneLayout.LISTS))));
         assertEquals(Failure.UNSUPPORTED, failure(() -> PruneService.run(in, out, PruneOptions.of(1.2))));
         assertEquals(Failure.UNSUPPORTED, failure(() -> PruneService.run(in, out, PruneOptions.of(0))));
         assertEquals(Failure.UNSUPPORTED, failure(() -> PruneService.run(in, out, PruneOptions.of(0.999))));
-        assertEquals(Failure.USAGE, failure(() -> PruneService.run(in, out, PruneOptions.of(0.2).withMultipleOf(0))));
+        assertEquals(Failure.USAGE, failure(() -> PruneService.run(in, out, PruneOptions.of(0.2).withMultipleOf(-1))));
         assertEquals(Failure.USAGE, failure(() -> PruneService.run(in, tmp.resolve("y.safetensors"), PruneOptions.of(0.2))));
         assertEquals(Failure.USAGE, failure(() -> PruneService.run(in, in, PruneOptions.of(0.2))));
         Path b = bert();
