@@ -98,8 +98,8 @@ class CalibratorTest {
             assertTrue(meta.get("model_fingerprint").matches("sha256:[0-9a-f]{64}"), meta.get("model_fingerprint"));
             assertTrue(meta.get("text_fingerprint").matches("sha256:[0-9a-f]{64}"), meta.get("text_fingerprint"));
             assertEquals(Long.toString(result2.tokens()), meta.get("tokens"));
-            assertEquals("30", meta.get("texts"));
-            assertTrue(result2.tokens() > 30);
+            assertEquals("400", meta.get("texts"));
+            assertTrue(result2.tokens() > 400);
         }
     }
 
