@@ -56,8 +56,65 @@ public final class LlamaDecoder {
         return w.vocab();
     }
 
+    /**
+     * Sees the activations of a forward pass as they are made, for calibration statistics
+     * ({@code slimq calibrate}) without a second copy of the forward pass. Every method is called on
+     * the thread that called {@link #hiddenStates(int[], Observer)}, between the parallel pieces, in a
+     * fixed order per layer: {@link #layerInput}, {@link #linearInput} for {@link #Q_PROJ},
+     * {@link #O_PROJ}, {@link #GATE_PROJ}, {@link #DOWN_PROJ}, then {@link #layerOutput}.
+     *
+     * <p>The arrays are the decoder's live buffers, {@code [tokens, width]} row-major: read them during
+     * the call, copy what must outlive it, and never write to them. The defaults do nothing, so an
+     * observer cannot change results.
+     */
+    public interface Observer {
+        /** The HF module path (inside a layer) of the query projection; its input (the RMSNorm'd hidden state) is shared with k_proj and v_proj. */
+        String Q_PROJ = "self_attn.q_proj";
+        /** The attention output projection; its input is the attention context of all heads. */
+        String O_PROJ = "self_attn.o_proj";
+        /** The MLP gate projection; its input (the RMSNorm'd hidden state after attention) is shared with up_proj. */
+        String GATE_PROJ = "mlp.gate_proj";
+        /** The MLP down projection; its input is {@code act(gate) * up}. */
+        String DOWN_PROJ = "mlp.down_proj";
+
+        /** Observes nothing: the plain forward pass. */
+        Observer NONE = new Observer() {
+        };
+
+        /** The hidden states entering layer {@code layer} (the residual stream), width {@code hidden}. */
+        default void layerInput(int layer, float[] x) {
+        }
+
+        /** The input of the linear {@code module} (one of the constants above) of layer {@code layer}. */
+        default void linearInput(int layer, String module, float[] input, int width) {
+        }
+
+        /** The hidden states leaving layer {@code layer}, width {@code hidden}. */
+        default void layerOutput(int layer, float[] x) {
+        }
+    }
+
     /** Logits of every position of {@code tokens}, {@code [n, vocab]} row-major: row t predicts token t+1. */
     public float[] logits(int[] tokens) {
+        int n = tokens.length;
+        float[] x = hiddenStates(tokens, Observer.NONE);
+        int h = w.hidden();
+        float[] xn = new float[n * h];
+        float eps = w.eps();
+        float[] logits = new float[n * w.vocab()];
+        rows(n, (r0, r1) -> {
+            rmsNorm(x, xn, h, w.finalNorm(), eps, r0, r1);
+            kernel.apply(xn, w.lmHead(), zeros, logits, h, w.vocab(), r0, r1);
+        });
+        return logits;
+    }
+
+    /**
+     * The residual stream after the last layer (before the final norm), {@code [n, hidden]}, with
+     * {@code observer} seeing each layer's activations; the result is the same bits as inside
+     * {@link #logits}, observed or not.
+     */
+    public float[] hiddenStates(int[] tokens, Observer observer) {
         int n = tokens.length;
         if (n == 0) {
             throw new IllegalArgumentException("no tokens");
@@ -88,7 +145,12 @@ public final class LlamaDecoder {
         float[] gate = new float[n * inter];
         float[] up = new float[n * inter];
         float eps = w.eps();
-        for (LlamaWeights.Layer l : w.layers()) {
+        boolean observed = observer != Observer.NONE;
+        for (int li = 0; li < w.layers().length; li++) {
+            LlamaWeights.Layer l = w.layers()[li];
+            if (observed) {
+                observer.layerInput(li, x);
+            }
             rows(n, (r0, r1) -> {
                 rmsNorm(x, xn, h, l.inputNorm(), eps, r0, r1);
                 kernel.apply(xn, l.q(), bias(l.qBias()), q, h, qw, r0, r1);
@@ -112,6 +174,10 @@ public final class LlamaDecoder {
                 }
             });
             attention(q, k, v, ctx, n);
+            if (observed) {
+                observer.linearInput(li, Observer.Q_PROJ, xn, h);
+                observer.linearInput(li, Observer.O_PROJ, ctx, qw);
+            }
             rows(n, (r0, r1) -> {
                 kernel.apply(ctx, l.o(), zeros, delta, qw, h, r0, r1);
                 for (int i = r0 * h; i < r1 * h; i++) {
@@ -129,13 +195,14 @@ public final class LlamaDecoder {
                     x[i] += delta[i];
                 }
             });
+            if (observed) {
+                // xn still holds the post-attention norm and gate the down projection's input.
+                observer.linearInput(li, Observer.GATE_PROJ, xn, h);
+                observer.linearInput(li, Observer.DOWN_PROJ, gate, inter);
+                observer.layerOutput(li, x);
+            }
         }
-        float[] logits = new float[n * w.vocab()];
-        rows(n, (r0, r1) -> {
-            rmsNorm(x, xn, h, w.finalNorm(), eps, r0, r1);
-            kernel.apply(xn, w.lmHead(), zeros, logits, h, w.vocab(), r0, r1);
-        });
-        return logits;
+        return x;
     }
 
     private float[] bias(float[] b) {

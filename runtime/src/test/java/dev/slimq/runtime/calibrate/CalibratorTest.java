@@ -110,7 +110,7 @@ class CalibratorTest {
             float cos = t.get("layers." + i + ".cos_in_out")[0];
             assertTrue(cos >= -1 && cos <= 1, "cos " + cos);
             assertEquals(result2.cosInOut()[i], cos, 1e-7);
-            for (String m : ActivationStats.MODULES) {
+            for (String m : ActivationStats.ENCODER_MODULES) {
                 String p = "layers." + i + "." + m + ".";
                 float[] mean = t.get(p + "input_mean");
                 float[] var = t.get(p + "input_var");

@@ -45,8 +45,20 @@ final class NaiveLlama {
         return a;
     }
 
+    /** Sees the activations of {@link #logits(int[], Tap)}, each [tokens][width], in double. */
+    interface Tap {
+        /** {@code what}: "in" (layer input), "attn_in" (q/k/v input), "ctx" (o_proj input), "mlp_in" (gate/up input), "act" (down_proj input), "out". */
+        void see(int layer, String what, double[][] a);
+    }
+
     /** Logits of every position, [n][vocab]. */
     double[][] logits(int[] ids) {
+        return logits(ids, (l, what, a) -> {
+        });
+    }
+
+    /** Logits of every position, [n][vocab], showing {@code tap} each layer's activations. */
+    double[][] logits(int[] ids, Tap tap) {
         int n = ids.length;
         double[] emb = t("model.embed_tokens.weight");
         double[][] x = new double[n][hidden];
@@ -58,7 +70,9 @@ final class NaiveLlama {
         int group = heads / kvHeads;
         for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l + ".";
+            tap.see(l, "in", x);
             double[][] xn = norm(x, t(p + "input_layernorm.weight"));
+            tap.see(l, "attn_in", xn);
             double[][] q = linear(xn, p + "self_attn.q_proj");
             double[][] k = linear(xn, p + "self_attn.k_proj");
             double[][] v = linear(xn, p + "self_attn.v_proj");
@@ -96,6 +110,7 @@ final class NaiveLlama {
                     }
                 }
             }
+            tap.see(l, "ctx", ctx);
             double[][] o = linear(ctx, p + "self_attn.o_proj");
             for (int i = 0; i < n; i++) {
                 for (int j = 0; j < hidden; j++) {
@@ -103,6 +118,7 @@ final class NaiveLlama {
                 }
             }
             xn = norm(x, t(p + "post_attention_layernorm.weight"));
+            tap.see(l, "mlp_in", xn);
             double[][] g = linear(xn, p + "mlp.gate_proj");
             double[][] u = linear(xn, p + "mlp.up_proj");
             for (int i = 0; i < n; i++) {
@@ -111,12 +127,14 @@ final class NaiveLlama {
                     g[i][j] = a / (1 + Math.exp(-a)) * u[i][j];
                 }
             }
+            tap.see(l, "act", g);
             double[][] down = linear(g, p + "mlp.down_proj");
             for (int i = 0; i < n; i++) {
                 for (int j = 0; j < hidden; j++) {
                     x[i][j] += down[i][j];
                 }
             }
+            tap.see(l, "out", x);
         }
         double[][] xn = norm(x, t("model.norm.weight"));
         double[] head = ck.contains("lm_head.weight") ? t("lm_head.weight") : emb;
