@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
         description = {"Per layer: the mean cosine between input and output hidden states; per linear input channel:",
             "mean, variance, mean square, mean absolute value and absolute maximum over the texts' tokens.",
             "Encoders: one sequence per text. Decoders: the texts as one token stream in windows of --window tokens.",
-            "Float checkpoints only: dequantize a quantized one first."})
+            "Float or quantized checkpoints (compressed-tensors, GPTQ, slimq: each weight is dequantized as it is loaded)."})
 final class CalibrateCommand implements Callable<Integer> {
     @ParentCommand
     SlimqCommand parent;
@@ -58,7 +58,8 @@ final class CalibrateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         List<String> lines = texts == null ? EvalTexts.bundled() : EvalTexts.read(texts);
-        Calibrator.Result r = Calibrator.run(new Calibrator.Request(model, lines, texts, output, maxTokens, window, run.threadCount(), force));
+        Calibrator.Result r = Calibrator.run(new Calibrator.Request(model, lines, texts, output, maxTokens, window, run.threadCount(), force,
+                QuantizedWeightSource.OPENER));
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(o, r);

@@ -26,6 +26,7 @@ class RuntimeCliTest {
     @TempDir
     static Path shared;
     static Path llama;
+    static Path bert;
 
     @TempDir
     Path tmp;
@@ -47,6 +48,8 @@ class RuntimeCliTest {
     static void checkpoints() {
         llama = shared.resolve("tiny-llama");
         SynthCheckpoint.write(SynthSpec.tinyLlama(), llama);
+        bert = shared.resolve("tiny-bert");
+        SynthCheckpoint.write(SynthSpec.tinyBert(), bert);
     }
 
     /**
@@ -76,5 +79,67 @@ class RuntimeCliTest {
         assertEquals(0, p.code(), p.err());
         assertTrue(Files.isRegularFile(pruned.resolve("model.safetensors")));
         assertEquals(ExitCode.USAGE.code(), run("calibrate", llama.toString(), tmp.resolve("w.safetensors").toString(), "--window", "0").code());
+    }
+
+    /** Quantizes {@code model} in {@code format} and writes its F32 dequantized copy; returns {quantized, dequantized}. */
+    Path[] quantizedAndDequantized(Path model, String format) {
+        Path q = tmp.resolve(model.getFileName() + "-" + format);
+        Path dq = tmp.resolve(model.getFileName() + "-" + format + "-dq");
+        Run qr = run("quantize", model.toString(), q.toString(), "--format", format, "--group-size", "64", "-q");
+        assertEquals(0, qr.code(), qr.err());
+        Run dr = run("dequantize", q.toString(), dq.toString(), "--dtype", "F32");
+        assertEquals(0, dr.code(), dr.err());
+        return new Path[] {q, dq};
+    }
+
+    /** eval reads compressed-tensors, GPTQ and slimq checkpoints directly: the same numbers as on their dequantized copies. */
+    @Test
+    void evalOfQuantizedDecodersEqualsEvalOfTheirDequantizedCopies() throws IOException {
+        for (String format : new String[] {"compressed-tensors", "gptq", "slimq"}) {
+            Path[] m = quantizedAndDequantized(llama, format);
+            Run direct = run("eval", m[0].toString(), "--reference", llama.toString(), "--window", "64", "--json");
+            assertEquals(0, direct.code(), format + ": " + direct.err());
+            Run copy = run("eval", m[1].toString(), "--reference", llama.toString(), "--window", "64", "--json");
+            assertEquals(0, copy.code(), copy.err());
+            JsonNode a = direct.json();
+            JsonNode b = copy.json();
+            assertEquals(b.get("model").get("perplexity").asDouble(), a.get("model").get("perplexity").asDouble(), 0.0, format);
+            assertEquals(b.get("perplexity_ratio").asDouble(), a.get("perplexity_ratio").asDouble(), 0.0, format);
+            assertTrue(a.get("perplexity_ratio").asDouble() != 1.0, format + ": quantization changed nothing? " + a);
+        }
+    }
+
+    @Test
+    void evalAndCalibrateOfAQuantizedEncoderEqualTheirDequantizedCopy() throws IOException {
+        Path[] m = quantizedAndDequantized(bert, "compressed-tensors");
+        Run direct = run("eval", m[0].toString(), "--reference", bert.toString(), "--json");
+        assertEquals(0, direct.code(), direct.err());
+        Run copy = run("eval", m[1].toString(), "--reference", bert.toString(), "--json");
+        assertEquals(0, copy.code(), copy.err());
+        JsonNode a = direct.json().get("comparison");
+        JsonNode b = copy.json().get("comparison");
+        assertEquals(b.toString(), a.toString());
+        assertTrue(a.get("mean_cos").asDouble() < 1.0, a.toString());
+
+        Path s1 = tmp.resolve("direct.safetensors");
+        Path s2 = tmp.resolve("copy.safetensors");
+        assertEquals(0, run("calibrate", m[0].toString(), s1.toString()).code());
+        assertEquals(0, run("calibrate", m[1].toString(), s2.toString()).code());
+        try (SafetensorsFile f1 = SafetensorsFile.open(s1); SafetensorsFile f2 = SafetensorsFile.open(s2)) {
+            assertEquals(f2.header().tensors().size(), f1.header().tensors().size());
+            for (var t : f2.header().tensors()) {
+                float[] x = new float[Math.toIntExact(t.elementCount())];
+                float[] y = new float[x.length];
+                try (var v = f1.map(t.name())) {
+                    v.readFloats(0, x, 0, x.length);
+                }
+                try (var v = f2.map(t.name())) {
+                    v.readFloats(0, y, 0, y.length);
+                }
+                assertArrayEquals(y, x, t.name());
+            }
+            // Same weights, different files: the fingerprints tell the two checkpoints apart.
+            assertTrue(!f1.metadata().get("model_fingerprint").equals(f2.metadata().get("model_fingerprint")));
+        }
     }
 }

@@ -3,6 +3,7 @@ package dev.slimq.runtime.calibrate;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
 import dev.slimq.core.checkpoint.Checkpoint;
+import dev.slimq.core.checkpoint.WeightSource;
 import dev.slimq.core.checkpoint.OutputPaths;
 import dev.slimq.core.parallel.WorkPool;
 import dev.slimq.core.safetensors.SafetensorsWriter;
@@ -83,14 +84,23 @@ public final class Calibrator {
      *     must not overwrite
      * @param maxTokens stop after this many tokens; 0 for no limit
      * @param window decoder window in tokens (capped at the position table); ignored for encoders
+     * @param opener how the checkpoint's weights are read ({@link WeightSource.Opener#FLOAT}, or the
+     *     CLI's, which dequantizes quantized formats)
      */
     public record Request(Path model, List<String> texts, Path textsFile, Path output, long maxTokens, int window, int threads,
-            boolean force) {
+            boolean force, WeightSource.Opener opener) {
         public Request {
             texts = List.copyOf(texts);
+            java.util.Objects.requireNonNull(opener, "opener");
         }
 
-        /** A request with the {@link #DEFAULT_WINDOW default} decoder window. */
+        /** A request for a float checkpoint. */
+        public Request(Path model, List<String> texts, Path textsFile, Path output, long maxTokens, int window, int threads,
+                boolean force) {
+            this(model, texts, textsFile, output, maxTokens, window, threads, force, WeightSource.Opener.FLOAT);
+        }
+
+        /** A request for a float checkpoint with the {@link #DEFAULT_WINDOW default} decoder window. */
         public Request(Path model, List<String> texts, Path textsFile, Path output, long maxTokens, int threads, boolean force) {
             this(model, texts, textsFile, output, maxTokens, DEFAULT_WINDOW, threads, force);
         }
@@ -135,15 +145,16 @@ public final class Calibrator {
         String modelFingerprint;
         int window = req.window();
         try (Checkpoint ck = Checkpoint.open(req.model())) {
-            Architecture arch = ck.layout().config().map(c -> c.architecture()).orElse(Architecture.UNKNOWN);
+            WeightSource source = req.opener().open(ck);
+            Architecture arch = source.layout().config().map(c -> c.architecture()).orElse(Architecture.UNKNOWN);
             if (arch.family() == Architecture.Family.DECODER) {
-                llama = LlamaWeights.load(ck);
+                llama = LlamaWeights.load(source);
                 OptionalInt maxPos = ck.layout().config().orElseThrow().maxPositionEmbeddings();
                 if (maxPos.isPresent() && maxPos.getAsInt() > 0) {
                     window = Math.min(window, maxPos.getAsInt());
                 }
             } else {
-                bert = BertWeights.load(ck);
+                bert = BertWeights.load(source);
             }
             modelFingerprint = ck.headerFingerprint();
         }

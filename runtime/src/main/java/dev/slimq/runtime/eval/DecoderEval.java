@@ -3,6 +3,7 @@ package dev.slimq.runtime.eval;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
 import dev.slimq.core.checkpoint.Checkpoint;
+import dev.slimq.core.checkpoint.WeightSource;
 import dev.slimq.core.parallel.WorkPool;
 import dev.slimq.core.tokenizer.Tokenizer;
 import dev.slimq.runtime.bert.LinearKernel;
@@ -34,24 +35,29 @@ public final class DecoderEval {
     }
 
     public static Result run(Path model, Path reference, List<String> texts, int window, int threads) {
+        return run(model, reference, texts, window, threads, WeightSource.Opener.FLOAT);
+    }
+
+    /** As {@link #run(Path, Path, List, int, int)}, reading both checkpoints through {@code opener}. */
+    public static Result run(Path model, Path reference, List<String> texts, int window, int threads, WeightSource.Opener opener) {
         if (window < 2) {
             throw new SlimqException(Failure.USAGE, "--window must be at least 2, got " + window);
         }
         try (WorkPool pool = new WorkPool(threads)) {
-            ModelStats m = one(model, texts, window, pool);
-            ModelStats r = reference == null ? null : one(reference, texts, window, pool);
+            ModelStats m = one(model, texts, window, pool, opener);
+            ModelStats r = reference == null ? null : one(reference, texts, window, pool, opener);
             return new Result(m, r, r == null ? null : m.perplexity() / r.perplexity());
         }
     }
 
-    private static ModelStats one(Path path, List<String> texts, int window, WorkPool pool) {
+    private static ModelStats one(Path path, List<String> texts, int window, WorkPool pool, WeightSource.Opener opener) {
         long t0 = System.nanoTime();
         Path tokenizerFile = path.resolve("tokenizer.json");
         if (!Files.isRegularFile(tokenizerFile)) {
             throw new SlimqException(Failure.BAD_INPUT, path + ": no tokenizer.json to tokenize the texts with");
         }
         try (Checkpoint ckpt = Checkpoint.open(path)) {
-            LlamaWeights w = LlamaWeights.load(ckpt);
+            LlamaWeights w = LlamaWeights.load(opener.open(ckpt));
             Tokenizer tok = Tokenizer.load(tokenizerFile);
             int[] body = tok.encode(String.join("\n", texts), false).ids();
             OptionalInt bos = tok.bosId();

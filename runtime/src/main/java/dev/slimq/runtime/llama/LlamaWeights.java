@@ -3,6 +3,8 @@ package dev.slimq.runtime.llama;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
 import dev.slimq.core.checkpoint.Checkpoint;
+import dev.slimq.core.checkpoint.FloatWeightSource;
+import dev.slimq.core.checkpoint.WeightSource;
 import dev.slimq.runtime.WeightReader;
 import dev.slimq.core.layout.Architecture;
 import dev.slimq.core.layout.LinearRole;
@@ -80,15 +82,20 @@ public record LlamaWeights(Architecture architecture, int hidden, int heads, int
 
     /** Reads and checks every weight of a llama, mistral, qwen2, qwen3, gemma, gemma2 or gemma3 text checkpoint. */
     public static LlamaWeights load(Checkpoint checkpoint) {
-        ModelLayout layout = checkpoint.layout();
+        return load(new FloatWeightSource(checkpoint));
+    }
+
+    /** Reads and checks every weight through {@code source} (a quantized checkpoint's dequantizing source, or a float one). */
+    public static LlamaWeights load(WeightSource source) {
+        ModelLayout layout = source.layout();
         ModelConfig config = layout.config().orElseThrow(() -> new SlimqException(Failure.BAD_INPUT,
-                checkpoint.root() + ": no config.json; the forward pass needs the model's dimensions"));
+                source.root() + ": no config.json; the forward pass needs the model's dimensions"));
         Architecture arch = config.architecture();
         boolean gemma = arch == Architecture.GEMMA || arch == Architecture.GEMMA2 || arch == Architecture.GEMMA3;
         boolean gemma23 = arch == Architecture.GEMMA2 || arch == Architecture.GEMMA3;
         if (!gemma && arch != Architecture.LLAMA && arch != Architecture.MISTRAL && arch != Architecture.QWEN2
                 && arch != Architecture.QWEN3) {
-            throw new SlimqException(Failure.UNSUPPORTED, checkpoint.root() + ": " + arch
+            throw new SlimqException(Failure.UNSUPPORTED, source.root() + ": " + arch
                     + " is not supported by the decoder forward pass; llama, mistral, qwen2, qwen3, gemma, gemma2 and gemma3 text run here");
         }
         var raw = config.raw();
@@ -134,10 +141,10 @@ public record LlamaWeights(Architecture architecture, int hidden, int heads, int
         float attnCap = arch == Architecture.GEMMA2 ? softcap(raw, "attn_logit_softcapping", 50.0) : softcap(raw, "attn_logit_softcapping", 0);
         float finalCap = arch == Architecture.GEMMA2 ? softcap(raw, "final_logit_softcapping", 30.0) : softcap(raw, "final_logit_softcapping", 0);
 
-        WeightReader r = new WeightReader(checkpoint);
+        WeightReader r = new WeightReader(source);
         List<TensorInfo> embs = layout.tensorsOf(TensorRole.Kind.EMBEDDING);
         if (embs.size() != 1) {
-            throw new SlimqException(Failure.BAD_INPUT, checkpoint.root() + ": expected one token embedding, found " + embs.size());
+            throw new SlimqException(Failure.BAD_INPUT, source.root() + ": expected one token embedding, found " + embs.size());
         }
         String embName = embs.get(0).name();
         int vocab = Math.toIntExact(embs.get(0).shape()[0]);
