@@ -170,8 +170,9 @@ final class EvalCommand implements Callable<Integer> {
             JsonOutput.print(o, r);
         } else {
             for (dev.slimq.runtime.eval.DecoderEval.ModelStats m : r.reference() == null ? List.of(r.model()) : List.of(r.model(), r.reference())) {
-                o.printf(java.util.Locale.ROOT, "%s (%s, %d layers): perplexity %.4f over %d tokens (window %d) in %.2f s%n", m.path(),
-                        m.architecture(), m.layers(), m.perplexity(), m.tokens(), m.window(), m.seconds());
+                o.printf(java.util.Locale.ROOT, "%s (%s, %d layers): perplexity %.4f over %d tokens (window %d) in %.2f s (%.0f tokens/s;"
+                        + " load %.2f s)%n", m.path(), m.architecture(), m.layers(), m.perplexity(), m.tokens(), m.window(), m.seconds(),
+                        m.tokensPerSecond(), m.loadSeconds());
             }
             if (r.perplexityRatio() != null) {
                 o.printf(java.util.Locale.ROOT, "perplexity ratio %.5f (model / reference)%s%n", r.perplexityRatio(),

@@ -25,9 +25,13 @@ public final class DecoderEval {
     private DecoderEval() {
     }
 
-    /** One model's perplexity. */
+    /**
+     * One model's perplexity. {@code loadSeconds} covers reading the weights and tokenizing,
+     * {@code seconds} the forward passes and log-likelihoods, {@code tokensPerSecond} is
+     * {@code tokens / seconds} (prefill throughput).
+     */
     public record ModelStats(String path, String architecture, int layers, long tokens, int window, double perplexity,
-                             double seconds) {
+                             double loadSeconds, double seconds, double tokensPerSecond) {
     }
 
     /** {@code perplexityRatio} is model / reference (1 = unchanged); absent without a reference. */
@@ -73,9 +77,11 @@ public final class DecoderEval {
             int win = Math.min(window, ckpt.layout().config().flatMap(c -> c.maxPositionEmbeddings().isPresent()
                     ? java.util.Optional.of(c.maxPositionEmbeddings().getAsInt()) : java.util.Optional.empty()).orElse(window));
             LlamaDecoder decoder = new LlamaDecoder(w, pool, LinearKernel.VECTOR);
+            long t1 = System.nanoTime();
             double ppl = Perplexity.of(decoder, tokens, win);
+            double secs = (System.nanoTime() - t1) / 1e9;
             return new ModelStats(path.toString(), w.architecture().name().toLowerCase(java.util.Locale.ROOT), w.layers().length,
-                    tokens.length, win, ppl, (System.nanoTime() - t0) / 1e9);
+                    tokens.length, win, ppl, (t1 - t0) / 1e9, secs, tokens.length / secs);
         }
     }
 }
