@@ -16,15 +16,16 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code slimq calibrate}: runs an encoder over calibration texts and writes the activation
+ * {@code slimq calibrate}: runs an encoder or decoder over calibration texts and writes the activation
  * statistics file (DESIGN.md section 4) that structured pruning reads, so that layer importance and
  * unit scores come from what the model actually does on the user's text, not from weights alone.
  */
 @Command(name = "calibrate", mixinStandardHelpOptions = true, sortOptions = false,
-        header = "Write activation statistics of a BERT-family encoder for pruning.",
+        header = "Write activation statistics of a BERT-family encoder or Llama-family decoder for pruning.",
         description = {"Per layer: the mean cosine between input and output hidden states; per linear input channel:",
             "mean, variance, mean square, mean absolute value and absolute maximum over the texts' tokens.",
-            "Float checkpoints only: dequantize a quantized one first."})
+            "Encoders: one sequence per text. Decoders: the texts as one token stream in windows of --window tokens.",
+            "Float or quantized checkpoints (compressed-tensors, GPTQ, slimq: each weight is dequantized as it is loaded)."})
 final class CalibrateCommand implements Callable<Integer> {
     @ParentCommand
     SlimqCommand parent;
@@ -47,13 +48,18 @@ final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", paramLabel = "N", description = "Stop after N tokens (default: all texts).")
     long maxTokens;
 
+    @Option(names = "--window", paramLabel = "N", defaultValue = "" + Calibrator.DEFAULT_WINDOW,
+            description = "Decoders: tokens per forward window, capped at the position table (default: ${DEFAULT-VALUE}).")
+    int window;
+
     @Option(names = "--force", description = "Replace OUT if it exists.")
     boolean force;
 
     @Override
     public Integer call() {
         List<String> lines = texts == null ? EvalTexts.bundled() : EvalTexts.read(texts);
-        Calibrator.Result r = Calibrator.run(new Calibrator.Request(model, lines, texts, output, maxTokens, run.threadCount(), force));
+        Calibrator.Result r = Calibrator.run(new Calibrator.Request(model, lines, texts, output, maxTokens, window, run.threadCount(), force,
+                QuantizedWeightSource.OPENER));
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(o, r);

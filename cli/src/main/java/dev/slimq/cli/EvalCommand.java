@@ -24,9 +24,9 @@ import picocli.CommandLine.Spec;
  * embeddings with the original model's, the model-level check of a compressed encoder.
  */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        header = "Embed texts with a BERT-family encoder and compare with the model it was compressed from.",
-        description = {"Float checkpoints only: dequantize a quantized one first.",
-            "Exit 7 when the mean cosine against --reference is below --min-cosine."})
+        header = "Embed texts with a BERT-family encoder (or measure a decoder's perplexity) and compare with the model it was compressed from.",
+        description = {"Float or quantized checkpoints (compressed-tensors, GPTQ, slimq: each weight is dequantized as it is loaded).",
+            "Exit 7 when the mean cosine against --reference is below --min-cosine (decoders: --max-perplexity-ratio)."})
 final class EvalCommand implements Callable<Integer> {
     @ParentCommand
     SlimqCommand parent;
@@ -43,7 +43,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--reference", paramLabel = "ORIGINAL", description = "The model it was made from: adds the embedding cosine and neighbour agreement.")
     Path reference;
 
-    @Option(names = {"--texts", "--text"}, paramLabel = "FILE", description = "One sentence or passage per line (default: 30 bundled English texts).")
+    @Option(names = {"--texts", "--text"}, paramLabel = "FILE", description = "One sentence or passage per line (default: 400 bundled English sentences).")
     Path texts;
 
     @Option(names = "--pooling", paramLabel = "P", defaultValue = "mean", description = "mean or cls (default: ${DEFAULT-VALUE}).")
@@ -79,7 +79,7 @@ final class EvalCommand implements Callable<Integer> {
             throw new SlimqException(Failure.USAGE, "--min-cosine needs --reference");
         }
         List<String> lines = texts == null ? EvalTexts.bundled() : EvalTexts.read(texts);
-        EncoderEval.Result r = EncoderEval.run(model, reference, lines, p, run.threadCount());
+        EncoderEval.Result r = EncoderEval.run(model, reference, lines, p, run.threadCount(), QuantizedWeightSource.OPENER);
         boolean passed = minCosine == null || r.comparison().meanCos() >= minCosine;
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
@@ -106,7 +106,8 @@ final class EvalCommand implements Callable<Integer> {
     private Integer reduced(Pooling p) {
         TokenReduction red = TokenReduction.parse(tokenReduction);
         List<String> lines = texts == null ? EvalTexts.bundled() : EvalTexts.read(texts);
-        EncoderEval.ReductionResult r = EncoderEval.runReduced(model, reference, lines, p, run.threadCount(), red);
+        EncoderEval.ReductionResult r = EncoderEval.runReduced(model, reference, lines, p, run.threadCount(), red,
+                QuantizedWeightSource.OPENER);
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(o, r);
@@ -147,7 +148,9 @@ final class EvalCommand implements Callable<Integer> {
     /** Decoders are judged by perplexity, encoders by embedding agreement. */
     private static boolean isDecoder(java.nio.file.Path path) {
         try (dev.slimq.core.checkpoint.Checkpoint c = dev.slimq.core.checkpoint.Checkpoint.open(path)) {
-            return c.layout().architecture().family() == dev.slimq.core.layout.Architecture.Family.DECODER;
+            // From config.json alone: a quantized checkpoint's packed tensors are not the float layout.
+            return c.configJson().map(dev.slimq.core.layout.ModelConfig::of)
+                    .map(m -> m.architecture().family() == dev.slimq.core.layout.Architecture.Family.DECODER).orElse(false);
         }
     }
 
@@ -159,15 +162,17 @@ final class EvalCommand implements Callable<Integer> {
             throw new SlimqException(Failure.USAGE, "--max-perplexity-ratio needs --reference");
         }
         List<String> lines = texts == null ? EvalTexts.bundled() : EvalTexts.read(texts);
-        dev.slimq.runtime.eval.DecoderEval.Result r = dev.slimq.runtime.eval.DecoderEval.run(model, reference, lines, window, run.threadCount());
+        dev.slimq.runtime.eval.DecoderEval.Result r = dev.slimq.runtime.eval.DecoderEval.run(model, reference, lines, window, run.threadCount(),
+                QuantizedWeightSource.OPENER);
         boolean passed = maxPerplexityRatio == null || r.perplexityRatio() <= maxPerplexityRatio;
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(o, r);
         } else {
             for (dev.slimq.runtime.eval.DecoderEval.ModelStats m : r.reference() == null ? List.of(r.model()) : List.of(r.model(), r.reference())) {
-                o.printf(java.util.Locale.ROOT, "%s (%s, %d layers): perplexity %.4f over %d tokens (window %d) in %.2f s%n", m.path(),
-                        m.architecture(), m.layers(), m.perplexity(), m.tokens(), m.window(), m.seconds());
+                o.printf(java.util.Locale.ROOT, "%s (%s, %d layers): perplexity %.4f over %d tokens (window %d) in %.2f s (%.0f tokens/s;"
+                        + " load %.2f s)%n", m.path(), m.architecture(), m.layers(), m.perplexity(), m.tokens(), m.window(), m.seconds(),
+                        m.tokensPerSecond(), m.loadSeconds());
             }
             if (r.perplexityRatio() != null) {
                 o.printf(java.util.Locale.ROOT, "perplexity ratio %.5f (model / reference)%s%n", r.perplexityRatio(),

@@ -3,6 +3,8 @@ package dev.slimq.runtime.bert;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
 import dev.slimq.core.checkpoint.Checkpoint;
+import dev.slimq.core.checkpoint.FloatWeightSource;
+import dev.slimq.core.checkpoint.WeightSource;
 import dev.slimq.runtime.WeightReader;
 import dev.slimq.core.layout.Architecture;
 import dev.slimq.core.layout.LinearRole;
@@ -18,8 +20,8 @@ import java.util.Map;
  * A BERT-family encoder's weights, every tensor decoded to {@code float[]} once (whatever float dtype
  * the checkpoint stores). An encoder of this class's intended size (bge-small: 33M parameters, 133 MB as
  * floats) fits in memory easily, and decoding once keeps the forward pass free of per-call dtype
- * handling. Quantized checkpoints are not read here: {@code runtime} may not depend on {@code quantize}
- * (DESIGN.md section 1), so they are dequantized first ({@code slimq dequantize}).
+ * handling. Quantized checkpoints are read through a {@link WeightSource} that dequantizes each weight
+ * (the CLI supplies it; {@code runtime} may not depend on {@code quantize}, DESIGN.md section 1).
  *
  * <p>Linear weights are found through the layout's roles ({@link LinearRole#BERT_QUERY} and so on), so
  * any wrapper prefix ({@code bert.}, {@code roberta.}) is accepted; LayerNorms, biases and the
@@ -50,14 +52,19 @@ public record BertWeights(Architecture architecture, int hidden, int heads, int 
         return maxPositions - positionOffset;
     }
 
-    /** Reads and checks every weight of a BERT, RoBERTa or XLM-RoBERTa checkpoint. */
+    /** Reads and checks every weight of a float BERT, RoBERTa or XLM-RoBERTa checkpoint. */
     public static BertWeights load(Checkpoint checkpoint) {
-        ModelLayout layout = checkpoint.layout();
+        return load(new FloatWeightSource(checkpoint));
+    }
+
+    /** Reads and checks every weight of a BERT, RoBERTa or XLM-RoBERTa checkpoint through {@code source}. */
+    public static BertWeights load(WeightSource source) {
+        ModelLayout layout = source.layout();
         ModelConfig config = layout.config().orElseThrow(() -> new SlimqException(Failure.BAD_INPUT,
-                checkpoint.root() + ": no config.json; the forward pass needs the model's dimensions"));
+                source.root() + ": no config.json; the forward pass needs the model's dimensions"));
         Architecture arch = config.architecture();
         if (arch.family() != Architecture.Family.ENCODER) {
-            throw new SlimqException(Failure.UNSUPPORTED, checkpoint.root() + ": " + arch
+            throw new SlimqException(Failure.UNSUPPORTED, source.root() + ": " + arch
                     + " is not a BERT-family encoder; only bert, roberta and xlm-roberta run here so far");
         }
         int hidden = config.hiddenSize();
@@ -77,19 +84,19 @@ public record BertWeights(Architecture architecture, int hidden, int heads, int 
         }
         int offset = arch == Architecture.BERT ? 0 : config.raw().path("pad_token_id").asInt(1) + 1;
 
-        WeightReader r = new WeightReader(checkpoint);
+        WeightReader r = new WeightReader(source);
         TensorInfo word = layout.tensorsOf(TensorRole.Kind.EMBEDDING).stream()
                 .filter(t -> t.name().endsWith("word_embeddings.weight")).findFirst()
-                .orElseThrow(() -> new SlimqException(Failure.BAD_INPUT, checkpoint.root() + ": no word_embeddings.weight"));
+                .orElseThrow(() -> new SlimqException(Failure.BAD_INPUT, source.root() + ": no word_embeddings.weight"));
         String e = word.name().substring(0, word.name().length() - "word_embeddings.weight".length());
         int vocab = Math.toIntExact(word.shape()[0]);
         float[] wordEmb = r.read(word.name(), vocab, hidden);
-        long[] posShape = checkpoint.tensor(e + "position_embeddings.weight").shape();
+        long[] posShape = source.tensor(e + "position_embeddings.weight").shape();
         int maxPos = Math.toIntExact(posShape[0]);
         float[] posEmb = r.read(e + "position_embeddings.weight", maxPos, hidden);
         float[] typeEmb = null;
-        if (checkpoint.contains(e + "token_type_embeddings.weight")) {
-            int types = Math.toIntExact(checkpoint.tensor(e + "token_type_embeddings.weight").shape()[0]);
+        if (source.contains(e + "token_type_embeddings.weight")) {
+            int types = Math.toIntExact(source.tensor(e + "token_type_embeddings.weight").shape()[0]);
             typeEmb = r.read(e + "token_type_embeddings.weight", types, hidden);
         }
         float[] embLnW = r.read(e + "LayerNorm.weight", hidden);

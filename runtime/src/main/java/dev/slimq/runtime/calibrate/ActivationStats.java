@@ -2,6 +2,7 @@ package dev.slimq.runtime.calibrate;
 
 import dev.slimq.core.tokenizer.Encoding;
 import dev.slimq.runtime.bert.BertEncoder;
+import dev.slimq.runtime.llama.LlamaDecoder;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,10 +11,11 @@ import java.util.SequencedMap;
 
 /**
  * Accumulates the statistics file's numbers over the batches of a calibration run, as a
- * {@link BertEncoder.Observer}.
+ * {@link BertEncoder.Observer} or a {@link LlamaDecoder.Observer} (the two see the same three
+ * events; only the module names differ, see {@link #ENCODER_MODULES} and {@link #DECODER_MODULES}).
  *
  * <p>Only non-padding tokens (attention mask 1) count: padding rows are computed by the encoder but
- * mean nothing. Sums are kept in double and updated token by token in row order (texts in order,
+ * mean nothing; a decoder window has no padding. Sums are kept in double and updated token by token in row order (texts in order,
  * tokens in order), on the caller's thread, so the result is the same bits for any thread count of
  * the forward pass and for any split of the texts into batches. The cost is a few flops per
  * activation, negligible next to the matrix products that make them.
@@ -25,11 +27,22 @@ import java.util.SequencedMap;
  * mean over tokens of the cosine between the token's hidden state entering and leaving the layer
  * (Adapt-Pruner / ShortGPT-style layer redundancy: near 1 means the layer changes little).
  */
-public final class ActivationStats implements BertEncoder.Observer {
-    /** The linears described, in the file's order: HF module paths inside a BERT layer. */
-    public static final List<String> MODULES = List.of(BertEncoder.Observer.QUERY, BertEncoder.Observer.ATTENTION_OUTPUT,
+public final class ActivationStats implements BertEncoder.Observer, LlamaDecoder.Observer {
+    /**
+     * The linears described for a BERT layer, in the file's order: HF module paths inside the layer.
+     * Key and value share the query's input, so {@code attention.self.query} stands for all three.
+     */
+    public static final List<String> ENCODER_MODULES = List.of(BertEncoder.Observer.QUERY, BertEncoder.Observer.ATTENTION_OUTPUT,
             BertEncoder.Observer.INTERMEDIATE, BertEncoder.Observer.OUTPUT);
+    /**
+     * The linears described for a Llama-family layer, in the file's order. k_proj and v_proj share
+     * q_proj's input and up_proj shares gate_proj's, so each shared input is written once, under the
+     * first linear's name (as for BERT).
+     */
+    public static final List<String> DECODER_MODULES = List.of(LlamaDecoder.Observer.Q_PROJ, LlamaDecoder.Observer.O_PROJ,
+            LlamaDecoder.Observer.GATE_PROJ, LlamaDecoder.Observer.DOWN_PROJ);
 
+    private final List<String> modules;
     private final int layers;
     private final int hidden;
     /** Per layer, per module: {sum, sum of squares, sum of |x|} then max |x|, each [width]. */
@@ -40,8 +53,15 @@ public final class ActivationStats implements BertEncoder.Observer {
     private boolean[] valid;
     private float[] layerIn;
 
-    @SuppressWarnings("unchecked")
+    /** Statistics of a BERT-family encoder ({@link #ENCODER_MODULES}). */
     public ActivationStats(int layers, int hidden) {
+        this(ENCODER_MODULES, layers, hidden);
+    }
+
+    /** Statistics of the given modules (each must be observed in every layer). */
+    @SuppressWarnings("unchecked")
+    public ActivationStats(List<String> modules, int layers, int hidden) {
+        this.modules = List.copyOf(modules);
         this.layers = layers;
         this.hidden = hidden;
         this.sums = new Map[layers];
@@ -81,6 +101,27 @@ public final class ActivationStats implements BertEncoder.Observer {
                 tokens++;
             }
         }
+        return out;
+    }
+
+    /**
+     * Runs {@code decoder} over one window of {@code tokens} (positions 0..n-1), adding every token to
+     * the statistics.
+     *
+     * @return the window's residual stream after the last layer, as {@link LlamaDecoder#hiddenStates} gives it
+     */
+    public float[] observe(LlamaDecoder decoder, int[] tokens) {
+        boolean[] v = new boolean[tokens.length];
+        java.util.Arrays.fill(v, true);
+        valid = v;
+        float[] out;
+        try {
+            out = decoder.hiddenStates(tokens, this);
+        } finally {
+            valid = null;
+            layerIn = null;
+        }
+        this.tokens += tokens.length;
         return out;
     }
 
@@ -166,7 +207,7 @@ public final class ActivationStats implements BertEncoder.Observer {
         double[] cos = cosInOut();
         for (int i = 0; i < layers; i++) {
             out.put("layers." + i + ".cos_in_out", new float[] {(float) cos[i]});
-            for (String m : MODULES) {
+            for (String m : modules) {
                 double[][] s = sums[i].get(m);
                 if (s == null) {
                     throw new IllegalStateException("layer " + i + " module " + m + " was not observed");

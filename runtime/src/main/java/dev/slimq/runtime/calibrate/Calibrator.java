@@ -3,6 +3,7 @@ package dev.slimq.runtime.calibrate;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
 import dev.slimq.core.checkpoint.Checkpoint;
+import dev.slimq.core.checkpoint.WeightSource;
 import dev.slimq.core.checkpoint.OutputPaths;
 import dev.slimq.core.parallel.WorkPool;
 import dev.slimq.core.safetensors.SafetensorsWriter;
@@ -14,6 +15,9 @@ import dev.slimq.core.tokenizer.Tokenizer;
 import dev.slimq.runtime.bert.BertEncoder;
 import dev.slimq.runtime.bert.BertWeights;
 import dev.slimq.runtime.bert.LinearKernel;
+import dev.slimq.core.layout.Architecture;
+import dev.slimq.runtime.llama.LlamaDecoder;
+import dev.slimq.runtime.llama.LlamaWeights;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,10 +30,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.SequencedMap;
 
 /**
- * {@code slimq calibrate} for BERT-family encoders: runs the forward pass over calibration texts and
+ * {@code slimq calibrate} for BERT-family encoders and Llama-family decoders: runs the forward pass over calibration texts and
  * writes the statistics file of DESIGN.md section 4, which {@code prune} reads for layer importance,
  * unit scores and bias compensation (see {@link ActivationStats} for what each tensor is).
  *
@@ -42,9 +47,14 @@ import java.util.SequencedMap;
  * {@value #FORMAT_VERSION}. Nothing time- or host-dependent goes in, so the same inputs give the
  * same bytes, for any thread count.
  *
- * <p>Texts are tokenized with the checkpoint's {@code tokenizer.json}; a text longer than the position
- * table is cut to fit (keeping its closing special token), and {@code maxTokens} stops the run once
- * that many tokens are taken, cutting the last text the same way.
+ * <p>Texts are tokenized with the checkpoint's {@code tokenizer.json}. Encoders: one sequence per
+ * text; a text longer than the position table is cut to fit (keeping its closing special token), and
+ * {@code maxTokens} stops the run once that many tokens are taken, cutting the last text the same way.
+ * Decoders: the texts are one token stream, exactly as {@code slimq eval} builds it for perplexity
+ * (joined by newlines, BOS first when the tokenizer has one), cut at {@code maxTokens} and run in
+ * non-overlapping windows of {@code window} tokens (at most the position table), each from position
+ * 0; the text fingerprint then covers every text given, {@value #TOKENS} says how much of the stream
+ * was used, and {@value #WINDOW} is recorded.
  */
 public final class Calibrator {
     public static final String FORMAT = "format";
@@ -57,6 +67,9 @@ public final class Calibrator {
     public static final String TOKENS = "tokens";
     public static final String TEXTS = "texts";
     public static final String ARCHITECTURE = "architecture";
+    public static final String WINDOW = "window";
+    /** Decoder window when none is given: long enough for real context, short enough for CPU attention. */
+    public static final int DEFAULT_WINDOW = 512;
 
     /** Texts per forward batch: bounds activation memory; batching does not change the result. */
     static final int BATCH = 32;
@@ -70,10 +83,26 @@ public final class Calibrator {
      * @param textsFile where {@code texts} came from (null for bundled texts): an input the output
      *     must not overwrite
      * @param maxTokens stop after this many tokens; 0 for no limit
+     * @param window decoder window in tokens (capped at the position table); ignored for encoders
+     * @param opener how the checkpoint's weights are read ({@link WeightSource.Opener#FLOAT}, or the
+     *     CLI's, which dequantizes quantized formats)
      */
-    public record Request(Path model, List<String> texts, Path textsFile, Path output, long maxTokens, int threads, boolean force) {
+    public record Request(Path model, List<String> texts, Path textsFile, Path output, long maxTokens, int window, int threads,
+            boolean force, WeightSource.Opener opener) {
         public Request {
             texts = List.copyOf(texts);
+            java.util.Objects.requireNonNull(opener, "opener");
+        }
+
+        /** A request for a float checkpoint. */
+        public Request(Path model, List<String> texts, Path textsFile, Path output, long maxTokens, int window, int threads,
+                boolean force) {
+            this(model, texts, textsFile, output, maxTokens, window, threads, force, WeightSource.Opener.FLOAT);
+        }
+
+        /** A request for a float checkpoint with the {@link #DEFAULT_WINDOW default} decoder window. */
+        public Request(Path model, List<String> texts, Path textsFile, Path output, long maxTokens, int threads, boolean force) {
+            this(model, texts, textsFile, output, maxTokens, DEFAULT_WINDOW, threads, force);
         }
     }
 
@@ -95,6 +124,9 @@ public final class Calibrator {
         if (req.maxTokens() < 0) {
             throw new SlimqException(Failure.USAGE, "--max-tokens must be positive");
         }
+        if (req.window() < 1) {
+            throw new SlimqException(Failure.USAGE, "--window must be at least 1, got " + req.window());
+        }
         List<Path> inputs = new ArrayList<>();
         inputs.add(req.model());
         if (req.textsFile() != null) {
@@ -108,29 +140,83 @@ public final class Calibrator {
             throw new SlimqException(Failure.BAD_INPUT, req.model() + ": no tokenizer.json next to the weights; calibrate needs it");
         }
         Tokenizer tokenizer = Tokenizer.load(tokFile);
-        BertWeights weights;
+        BertWeights bert = null;
+        LlamaWeights llama = null;
         String modelFingerprint;
+        int window = req.window();
         try (Checkpoint ck = Checkpoint.open(req.model())) {
-            weights = BertWeights.load(ck);
+            WeightSource source = req.opener().open(ck);
+            Architecture arch = source.layout().config().map(c -> c.architecture()).orElse(Architecture.UNKNOWN);
+            if (arch.family() == Architecture.Family.DECODER) {
+                llama = LlamaWeights.load(source);
+                OptionalInt maxPos = ck.layout().config().orElseThrow().maxPositionEmbeddings();
+                if (maxPos.isPresent() && maxPos.getAsInt() > 0) {
+                    window = Math.min(window, maxPos.getAsInt());
+                }
+            } else {
+                bert = BertWeights.load(source);
+            }
             modelFingerprint = ck.headerFingerprint();
         }
         long t1 = System.nanoTime();
         Collected c;
         try (WorkPool pool = new WorkPool(req.threads())) {
-            c = collect(new BertEncoder(weights, pool, LinearKernel.VECTOR), tokenizer, req.texts(), req.maxTokens());
+            c = llama != null
+                    ? collect(new LlamaDecoder(llama, pool, LinearKernel.VECTOR), tokenizer, req.texts(), req.maxTokens(), window)
+                    : collect(new BertEncoder(bert, pool, LinearKernel.VECTOR), tokenizer, req.texts(), req.maxTokens());
         }
+        Architecture arch = llama != null ? llama.architecture() : bert.architecture();
+        int layers = llama != null ? llama.layers().length : bert.layers().length;
+        int hidden = llama != null ? llama.hidden() : bert.hidden();
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(FORMAT, FORMAT_NAME);
         meta.put(FORMAT_VERSION, Integer.toString(VERSION));
-        meta.put(ARCHITECTURE, weights.architecture().toString().toLowerCase(Locale.ROOT));
+        meta.put(ARCHITECTURE, arch.toString().toLowerCase(Locale.ROOT));
         meta.put(MODEL_FINGERPRINT, modelFingerprint);
         meta.putAll(c.metadata());
         write(req.output(), c.tensors(), meta);
         long t2 = System.nanoTime();
         double secs = (t2 - t1) / 1e9;
-        return new Result(req.output().toString(), meta.get(ARCHITECTURE), weights.layers().length, weights.hidden(), c.texts(),
+        return new Result(req.output().toString(), meta.get(ARCHITECTURE), layers, hidden, c.texts(),
                 c.tokens(), c.truncated(), (t1 - t0) / 1e9, secs, c.tokens() / secs, modelFingerprint, c.metadata().get(TEXT_FINGERPRINT),
                 c.cosInOut());
+    }
+
+    /**
+     * The decoder statistics of {@code texts} as one token stream (see the class comment), in windows
+     * of {@code window} tokens; {@code maxTokens} (0: no limit) cuts the stream. The metadata holds the
+     * text fingerprint (every text), the text count, the tokens used and the window.
+     */
+    public static Collected collect(LlamaDecoder decoder, Tokenizer tokenizer, List<String> texts, long maxTokens, int window) {
+        if (window < 1) {
+            throw new SlimqException(Failure.USAGE, "--window must be at least 1, got " + window);
+        }
+        LlamaWeights w = decoder.weights();
+        MessageDigest textHash = sha256();
+        for (String text : texts) {
+            textHash.update((text + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+        int[] body = tokenizer.encode(String.join("\n", texts), false).ids();
+        OptionalInt bos = tokenizer.bosId();
+        int[] stream = new int[body.length + (bos.isPresent() ? 1 : 0)];
+        if (bos.isPresent()) {
+            stream[0] = bos.getAsInt();
+        }
+        System.arraycopy(body, 0, stream, stream.length - body.length, body.length);
+        int n = maxTokens > 0 ? (int) Math.min(stream.length, maxTokens) : stream.length;
+        if (n == 0) {
+            throw new SlimqException(Failure.USAGE, "the calibration texts gave no tokens");
+        }
+        ActivationStats stats = new ActivationStats(ActivationStats.DECODER_MODULES, w.layers().length, w.hidden());
+        for (int s = 0; s < n; s += window) {
+            stats.observe(decoder, java.util.Arrays.copyOfRange(stream, s, Math.min(n, s + window)));
+        }
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(TEXT_FINGERPRINT, "sha256:" + HexFormat.of().formatHex(textHash.digest()));
+        meta.put(TEXTS, Integer.toString(texts.size()));
+        meta.put(TOKENS, Long.toString(stats.tokens()));
+        meta.put(WINDOW, Integer.toString(window));
+        return new Collected(stats.tensors(), meta, texts.size(), stats.tokens(), n < stream.length ? 1 : 0, stats.cosInOut());
     }
 
     /**

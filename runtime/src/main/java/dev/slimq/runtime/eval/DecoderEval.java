@@ -3,6 +3,7 @@ package dev.slimq.runtime.eval;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
 import dev.slimq.core.checkpoint.Checkpoint;
+import dev.slimq.core.checkpoint.WeightSource;
 import dev.slimq.core.parallel.WorkPool;
 import dev.slimq.core.tokenizer.Tokenizer;
 import dev.slimq.runtime.bert.LinearKernel;
@@ -24,9 +25,13 @@ public final class DecoderEval {
     private DecoderEval() {
     }
 
-    /** One model's perplexity. */
+    /**
+     * One model's perplexity. {@code loadSeconds} covers reading the weights and tokenizing,
+     * {@code seconds} the forward passes and log-likelihoods, {@code tokensPerSecond} is
+     * {@code tokens / seconds} (prefill throughput).
+     */
     public record ModelStats(String path, String architecture, int layers, long tokens, int window, double perplexity,
-                             double seconds) {
+                             double loadSeconds, double seconds, double tokensPerSecond) {
     }
 
     /** {@code perplexityRatio} is model / reference (1 = unchanged); absent without a reference. */
@@ -34,24 +39,29 @@ public final class DecoderEval {
     }
 
     public static Result run(Path model, Path reference, List<String> texts, int window, int threads) {
+        return run(model, reference, texts, window, threads, WeightSource.Opener.FLOAT);
+    }
+
+    /** As {@link #run(Path, Path, List, int, int)}, reading both checkpoints through {@code opener}. */
+    public static Result run(Path model, Path reference, List<String> texts, int window, int threads, WeightSource.Opener opener) {
         if (window < 2) {
             throw new SlimqException(Failure.USAGE, "--window must be at least 2, got " + window);
         }
         try (WorkPool pool = new WorkPool(threads)) {
-            ModelStats m = one(model, texts, window, pool);
-            ModelStats r = reference == null ? null : one(reference, texts, window, pool);
+            ModelStats m = one(model, texts, window, pool, opener);
+            ModelStats r = reference == null ? null : one(reference, texts, window, pool, opener);
             return new Result(m, r, r == null ? null : m.perplexity() / r.perplexity());
         }
     }
 
-    private static ModelStats one(Path path, List<String> texts, int window, WorkPool pool) {
+    private static ModelStats one(Path path, List<String> texts, int window, WorkPool pool, WeightSource.Opener opener) {
         long t0 = System.nanoTime();
         Path tokenizerFile = path.resolve("tokenizer.json");
         if (!Files.isRegularFile(tokenizerFile)) {
             throw new SlimqException(Failure.BAD_INPUT, path + ": no tokenizer.json to tokenize the texts with");
         }
         try (Checkpoint ckpt = Checkpoint.open(path)) {
-            LlamaWeights w = LlamaWeights.load(ckpt);
+            LlamaWeights w = LlamaWeights.load(opener.open(ckpt));
             Tokenizer tok = Tokenizer.load(tokenizerFile);
             int[] body = tok.encode(String.join("\n", texts), false).ids();
             OptionalInt bos = tok.bosId();
@@ -67,9 +77,11 @@ public final class DecoderEval {
             int win = Math.min(window, ckpt.layout().config().flatMap(c -> c.maxPositionEmbeddings().isPresent()
                     ? java.util.Optional.of(c.maxPositionEmbeddings().getAsInt()) : java.util.Optional.empty()).orElse(window));
             LlamaDecoder decoder = new LlamaDecoder(w, pool, LinearKernel.VECTOR);
+            long t1 = System.nanoTime();
             double ppl = Perplexity.of(decoder, tokens, win);
+            double secs = (System.nanoTime() - t1) / 1e9;
             return new ModelStats(path.toString(), w.architecture().name().toLowerCase(java.util.Locale.ROOT), w.layers().length,
-                    tokens.length, win, ppl, (System.nanoTime() - t0) / 1e9);
+                    tokens.length, win, ppl, (t1 - t0) / 1e9, secs, tokens.length / secs);
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.slimq.runtime.eval;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
 import dev.slimq.core.checkpoint.Checkpoint;
+import dev.slimq.core.checkpoint.WeightSource;
 import dev.slimq.core.parallel.WorkPool;
 import dev.slimq.core.tokenizer.Encoding;
 import dev.slimq.core.tokenizer.Tokenizer;
@@ -63,12 +64,17 @@ public final class EncoderEval {
     }
 
     public static Result run(Path model, Path reference, List<String> texts, Pooling pooling, int threads) {
+        return run(model, reference, texts, pooling, threads, WeightSource.Opener.FLOAT);
+    }
+
+    /** As {@link #run(Path, Path, List, Pooling, int)}, reading both checkpoints through {@code opener}. */
+    public static Result run(Path model, Path reference, List<String> texts, Pooling pooling, int threads, WeightSource.Opener opener) {
         try (WorkPool pool = new WorkPool(threads)) {
-            Embedded m = embed(model, texts, pooling, pool);
+            Embedded m = embed(model, texts, pooling, pool, opener);
             if (reference == null) {
                 return new Result(pooling.cliName(), threads, m.stats(), null, null);
             }
-            Embedded r = embed(reference, texts, pooling, pool);
+            Embedded r = embed(reference, texts, pooling, pool, opener);
             if (m.embeddings()[0].length != r.embeddings()[0].length) {
                 throw new SlimqException(Failure.USAGE, "the model's embeddings have " + m.embeddings()[0].length
                         + " dimensions, the reference's " + r.embeddings()[0].length + "; they cannot be compared");
@@ -79,6 +85,11 @@ public final class EncoderEval {
 
     /** Loads {@code model} (a float BERT-family checkpoint with tokenizer.json) and embeds every text. */
     public static Embedded embed(Path model, List<String> texts, Pooling pooling, WorkPool pool) {
+        return embed(model, texts, pooling, pool, WeightSource.Opener.FLOAT);
+    }
+
+    /** Loads {@code model} (a BERT-family checkpoint with tokenizer.json) through {@code opener} and embeds every text. */
+    public static Embedded embed(Path model, List<String> texts, Pooling pooling, WorkPool pool, WeightSource.Opener opener) {
         if (texts.isEmpty()) {
             throw new SlimqException(Failure.USAGE, "no texts to embed");
         }
@@ -91,7 +102,7 @@ public final class EncoderEval {
         Tokenizer tokenizer = Tokenizer.load(tokFile);
         BertWeights weights;
         try (Checkpoint ck = Checkpoint.open(model)) {
-            weights = BertWeights.load(ck);
+            weights = BertWeights.load(opener.open(ck));
         }
         long t1 = System.nanoTime();
         BertEncoder encoder = new BertEncoder(weights, pool, LinearKernel.VECTOR);
@@ -139,6 +150,12 @@ public final class EncoderEval {
      */
     public static ReductionResult runReduced(Path model, Path reference, List<String> texts, Pooling pooling, int threads,
             TokenReduction reduction) {
+        return runReduced(model, reference, texts, pooling, threads, reduction, WeightSource.Opener.FLOAT);
+    }
+
+    /** As {@link #runReduced(Path, Path, List, Pooling, int, TokenReduction)}, reading checkpoints through {@code opener}. */
+    public static ReductionResult runReduced(Path model, Path reference, List<String> texts, Pooling pooling, int threads,
+            TokenReduction reduction, WeightSource.Opener opener) {
         if (texts.isEmpty()) {
             throw new SlimqException(Failure.USAGE, "no texts to embed");
         }
@@ -151,7 +168,7 @@ public final class EncoderEval {
             Tokenizer tokenizer = Tokenizer.load(tokFile);
             BertWeights weights;
             try (Checkpoint ck = Checkpoint.open(model)) {
-                weights = BertWeights.load(ck);
+                weights = BertWeights.load(opener.open(ck));
             }
             BertEncoder encoder = new BertEncoder(weights, pool, LinearKernel.VECTOR);
             List<List<Encoding>> batches = new ArrayList<>();
@@ -183,7 +200,7 @@ public final class EncoderEval {
             for (int l = 0; l <= layers; l++) {
                 perLayer[l] /= texts.size();
             }
-            float[][] ref = reference == null ? base : embed(reference, texts, pooling, pool).embeddings();
+            float[][] ref = reference == null ? base : embed(reference, texts, pooling, pool, opener).embeddings();
             if (ref[0].length != reduced[0].length) {
                 throw new SlimqException(Failure.USAGE, "the model's embeddings have " + reduced[0].length
                         + " dimensions, the reference's " + ref[0].length + "; they cannot be compared");

@@ -34,7 +34,8 @@ class EncoderEvalTest {
     @Test
     void bundledTextsAreThere() {
         List<String> texts = EvalTexts.bundled();
-        assertEquals(30, texts.size());
+        assertEquals(400, texts.size());
+        assertEquals(400, texts.stream().distinct().count(), "no line twice");
         assertTrue(texts.stream().noneMatch(String::isBlank));
     }
 
@@ -44,8 +45,8 @@ class EncoderEvalTest {
         assertEquals(1.0, r.comparison().meanCos(), 1e-6);
         assertEquals(1.0, r.comparison().minCos(), 1e-6);
         assertEquals(1.0, r.comparison().top10Overlap(), 0.0);
-        assertEquals(30, r.model().texts());
-        assertTrue(r.model().tokens() > 30);
+        assertEquals(400, r.model().texts());
+        assertTrue(r.model().tokens() > 400);
     }
 
     @Test

@@ -1,0 +1,145 @@
+package dev.slimq.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.slimq.core.safetensors.SafetensorsFile;
+import dev.slimq.testdata.SynthCheckpoint;
+import dev.slimq.testdata.SynthSpec;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code slimq calibrate} and {@code slimq eval} on decoders end to end, and how their output feeds {@code prune}. */
+class RuntimeCliTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path shared;
+    static Path llama;
+    static Path bert;
+
+    @TempDir
+    Path tmp;
+
+    record Run(int code, String out, String err) {
+        JsonNode json() throws IOException {
+            return JSON.readTree(out);
+        }
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true), ProgressRenderer.Mode.NONE).execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @BeforeAll
+    static void checkpoints() {
+        llama = shared.resolve("tiny-llama");
+        SynthCheckpoint.write(SynthSpec.tinyLlama(), llama);
+        bert = shared.resolve("tiny-bert");
+        SynthCheckpoint.write(SynthSpec.tinyBert(), bert);
+    }
+
+    /**
+     * Decoder statistics: the documented names and shapes, the same bytes for 1 and 2 threads, and
+     * prune scores units from them (bias compensation needs biases the tiny llama does not have).
+     */
+    @Test
+    void calibrateADecoderThenPruneWithItsStatistics() throws IOException {
+        Path one = tmp.resolve("one.safetensors");
+        Path two = tmp.resolve("two.safetensors");
+        Run r = run("calibrate", llama.toString(), two.toString(), "--window", "64", "--threads", "2", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("llama", r.json().get("architecture").asText());
+        assertEquals(0, run("calibrate", llama.toString(), one.toString(), "--window", "64", "--threads", "1").code());
+        assertArrayEquals(Files.readAllBytes(one), Files.readAllBytes(two));
+        try (SafetensorsFile f = SafetensorsFile.open(two)) {
+            // tiny llama: hidden 64, 4 heads x 16, intermediate 192.
+            assertEquals("[64]", Arrays.toString(f.tensor("layers.1.self_attn.q_proj.input_var").shape()));
+            assertEquals("[64]", Arrays.toString(f.tensor("layers.1.self_attn.o_proj.input_mean").shape()));
+            assertEquals("[64]", Arrays.toString(f.tensor("layers.1.mlp.gate_proj.input_absmean").shape()));
+            assertEquals("[192]", Arrays.toString(f.tensor("layers.1.mlp.down_proj.input_absmax").shape()));
+            assertEquals("64", f.metadata().get("window"));
+        }
+        Path pruned = tmp.resolve("pruned");
+        Run p = run("prune", llama.toString(), pruned.toString(), "--ratio", "0.25", "--units", "mlp", "--stats", two.toString(),
+                "--no-bias-compensation", "--json");
+        assertEquals(0, p.code(), p.err());
+        assertTrue(Files.isRegularFile(pruned.resolve("model.safetensors")));
+        assertEquals(ExitCode.USAGE.code(), run("calibrate", llama.toString(), tmp.resolve("w.safetensors").toString(), "--window", "0").code());
+    }
+
+    /** Quantizes {@code model} in {@code format} and writes its F32 dequantized copy; returns {quantized, dequantized}. */
+    Path[] quantizedAndDequantized(Path model, String format) {
+        Path q = tmp.resolve(model.getFileName() + "-" + format);
+        Path dq = tmp.resolve(model.getFileName() + "-" + format + "-dq");
+        Run qr = run("quantize", model.toString(), q.toString(), "--format", format, "--group-size", "64", "-q");
+        assertEquals(0, qr.code(), qr.err());
+        Run dr = run("dequantize", q.toString(), dq.toString(), "--dtype", "F32");
+        assertEquals(0, dr.code(), dr.err());
+        return new Path[] {q, dq};
+    }
+
+    /** eval reads compressed-tensors, GPTQ and slimq checkpoints directly: the same numbers as on their dequantized copies. */
+    @Test
+    void evalOfQuantizedDecodersEqualsEvalOfTheirDequantizedCopies() throws IOException {
+        for (String format : new String[] {"compressed-tensors", "gptq", "slimq"}) {
+            Path[] m = quantizedAndDequantized(llama, format);
+            Run direct = run("eval", m[0].toString(), "--reference", llama.toString(), "--window", "64", "--json");
+            assertEquals(0, direct.code(), format + ": " + direct.err());
+            Run copy = run("eval", m[1].toString(), "--reference", llama.toString(), "--window", "64", "--json");
+            assertEquals(0, copy.code(), copy.err());
+            JsonNode a = direct.json();
+            JsonNode b = copy.json();
+            assertEquals(b.get("model").get("perplexity").asDouble(), a.get("model").get("perplexity").asDouble(), 0.0, format);
+            assertEquals(b.get("perplexity_ratio").asDouble(), a.get("perplexity_ratio").asDouble(), 0.0, format);
+            assertTrue(a.get("perplexity_ratio").asDouble() != 1.0, format + ": quantization changed nothing? " + a);
+        }
+    }
+
+    @Test
+    void evalAndCalibrateOfAQuantizedEncoderEqualTheirDequantizedCopy() throws IOException {
+        Path[] m = quantizedAndDequantized(bert, "compressed-tensors");
+        Run direct = run("eval", m[0].toString(), "--reference", bert.toString(), "--json");
+        assertEquals(0, direct.code(), direct.err());
+        Run copy = run("eval", m[1].toString(), "--reference", bert.toString(), "--json");
+        assertEquals(0, copy.code(), copy.err());
+        JsonNode a = direct.json().get("comparison");
+        JsonNode b = copy.json().get("comparison");
+        assertEquals(b.toString(), a.toString());
+        assertTrue(a.get("mean_cos").asDouble() < 1.0, a.toString());
+
+        Path s1 = tmp.resolve("direct.safetensors");
+        Path s2 = tmp.resolve("copy.safetensors");
+        assertEquals(0, run("calibrate", m[0].toString(), s1.toString()).code());
+        assertEquals(0, run("calibrate", m[1].toString(), s2.toString()).code());
+        try (SafetensorsFile f1 = SafetensorsFile.open(s1); SafetensorsFile f2 = SafetensorsFile.open(s2)) {
+            assertEquals(f2.header().tensors().size(), f1.header().tensors().size());
+            for (var t : f2.header().tensors()) {
+                float[] x = new float[Math.toIntExact(t.elementCount())];
+                float[] y = new float[x.length];
+                try (var v = f1.map(t.name())) {
+                    v.readFloats(0, x, 0, x.length);
+                }
+                try (var v = f2.map(t.name())) {
+                    v.readFloats(0, y, 0, y.length);
+                }
+                assertArrayEquals(y, x, t.name());
+            }
+            // Same weights, different files: the fingerprints tell the two checkpoints apart.
+            assertTrue(!f1.metadata().get("model_fingerprint").equals(f2.metadata().get("model_fingerprint")));
+        }
+    }
+}
