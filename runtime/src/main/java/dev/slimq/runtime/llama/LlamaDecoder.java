@@ -190,7 +190,7 @@ public final class LlamaDecoder {
                 observer.linearInput(li, Observer.O_PROJ, ctx, qw);
             }
             rows(n, (r0, r1) -> {
-                kernel.apply(ctx, l.o(), zeros, delta, qw, h, r0, r1);
+                kernel.apply(ctx, l.o(), bias(l.oBias()), delta, qw, h, r0, r1);
                 if (l.attnOutNorm() != null) {
                     rmsNorm(delta, delta, h, l.attnOutNorm(), eps, r0, r1);
                 }
@@ -198,8 +198,8 @@ public final class LlamaDecoder {
                     x[i] += delta[i];
                 }
                 rmsNorm(x, xn, h, l.postNorm(), eps, r0, r1);
-                kernel.apply(xn, l.gate(), zeros, gate, h, inter, r0, r1);
-                kernel.apply(xn, l.up(), zeros, up, h, inter, r0, r1);
+                kernel.apply(xn, l.gate(), bias(l.gateBias()), gate, h, inter, r0, r1);
+                kernel.apply(xn, l.up(), bias(l.upBias()), up, h, inter, r0, r1);
                 if (w.activation() == LlamaWeights.Activation.SILU) {
                     for (int i = r0 * inter; i < r1 * inter; i++) {
                         float g = gate[i];
@@ -210,7 +210,7 @@ public final class LlamaDecoder {
                         gate[i] = geluTanh(gate[i]) * up[i];
                     }
                 }
-                kernel.apply(gate, l.down(), zeros, delta, inter, h, r0, r1);
+                kernel.apply(gate, l.down(), bias(l.downBias()), delta, inter, h, r0, r1);
                 if (l.mlpOutNorm() != null) {
                     rmsNorm(delta, delta, h, l.mlpOutNorm(), eps, r0, r1);
                 }

@@ -65,7 +65,9 @@ public record LlamaWeights(Architecture architecture, int hidden, int heads, int
 
     /**
      * One decoder block. Linears are {@code [out, in]}; {@code qBias}/{@code kBias}/{@code vBias} are
-     * null when the checkpoint has none (all but qwen2), {@code qNorm}/{@code kNorm} ({@code [headDim]})
+     * null when the checkpoint has none (all but qwen2 and llama configs with {@code attention_bias});
+     * {@code oBias} likewise (llama's {@code attention_bias}), and {@code gateBias}/{@code upBias}/{@code downBias}
+     * with llama's {@code mlp_bias} — what {@code slimq prune}'s bias compensation creates; {@code qNorm}/{@code kNorm} ({@code [headDim]})
      * null except for qwen3 and gemma3. {@code postNorm} is the norm before the MLP
      * ({@code post_attention_layernorm} for llama, {@code pre_feedforward_layernorm} for gemma2/3);
      * {@code attnOutNorm} and {@code mlpOutNorm} are gemma2/3's norms of the attention and MLP outputs
@@ -76,8 +78,8 @@ public record LlamaWeights(Architecture architecture, int hidden, int heads, int
      * @param rope this layer's rotary embedding
      */
     public record Layer(float[] inputNorm, float[] q, float[] qBias, float[] k, float[] kBias, float[] v, float[] vBias,
-            float[] qNorm, float[] kNorm, float[] o, float[] postNorm, float[] gate, float[] up, float[] down,
-            float[] attnOutNorm, float[] mlpOutNorm, int window, Rope rope) {
+            float[] qNorm, float[] kNorm, float[] o, float[] oBias, float[] postNorm, float[] gate, float[] gateBias,
+            float[] up, float[] upBias, float[] down, float[] downBias, float[] attnOutNorm, float[] mlpOutNorm, int window, Rope rope) {
     }
 
     /** Reads and checks every weight of a llama, mistral, qwen2, qwen3, gemma, gemma2 or gemma3 text checkpoint. */
@@ -193,9 +195,10 @@ public record LlamaWeights(Architecture architecture, int hidden, int heads, int
                     r.read(k, (long) kvHeads * d, hidden), r.optional(bias(k), (long) kvHeads * d),
                     r.read(v, (long) kvHeads * d, hidden), r.optional(bias(v), (long) kvHeads * d),
                     gain(r.optional(p + "self_attn.q_norm.weight", d), gemma), gain(r.optional(p + "self_attn.k_norm.weight", d), gemma),
-                    r.read(o, hidden, (long) heads * d),
+                    r.read(o, hidden, (long) heads * d), r.optional(bias(o), hidden),
                     gemma23 ? gain(r.read(p + "pre_feedforward_layernorm.weight", hidden), true) : postAttn,
-                    r.read(g, inter, hidden), r.read(u, inter, hidden), r.read(dn, hidden, inter),
+                    r.read(g, inter, hidden), r.optional(bias(g), inter), r.read(u, inter, hidden), r.optional(bias(u), inter),
+                    r.read(dn, hidden, inter), r.optional(bias(dn), hidden),
                     gemma23 ? postAttn : null,
                     gemma23 ? gain(r.read(p + "post_feedforward_layernorm.weight", hidden), true) : null,
                     sliding[l] ? window : 0, sliding[l] ? localRope : globalRope);

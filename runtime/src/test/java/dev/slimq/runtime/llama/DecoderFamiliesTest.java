@@ -66,7 +66,9 @@ class DecoderFamiliesTest {
         boolean gemma = type.startsWith("gemma");
         boolean gemma23 = type.equals("gemma2") || type.equals("gemma3_text");
         boolean qkNorm = type.equals("qwen3") || type.equals("gemma3_text");
-        boolean bias = type.equals("qwen2");
+        boolean bias = type.equals("qwen2") || c.path("attention_bias").asBoolean(false);
+        boolean oBias = c.path("attention_bias").asBoolean(false);
+        boolean mlpBias = c.path("mlp_bias").asBoolean(false);
         boolean tied = c.get("tie_word_embeddings").asBoolean();
         int h = c.get("hidden_size").asInt();
         int q = c.get("num_attention_heads").asInt() * c.get("head_dim").asInt();
@@ -96,6 +98,9 @@ class DecoderFamiliesTest {
                 add(values, shapes, p + "self_attn.k_norm.weight", rnd, normCentre, 0.2, d);
             }
             add(values, shapes, p + "self_attn.o_proj.weight", rnd, 0, 1 / Math.sqrt(q), h, q);
+            if (oBias) {
+                add(values, shapes, p + "self_attn.o_proj.bias", rnd, 0, 0.5, h);
+            }
             add(values, shapes, p + "post_attention_layernorm.weight", rnd, normCentre, 0.2, h);
             if (gemma23) {
                 add(values, shapes, p + "pre_feedforward_layernorm.weight", rnd, normCentre, 0.2, h);
@@ -104,6 +109,11 @@ class DecoderFamiliesTest {
             add(values, shapes, p + "mlp.gate_proj.weight", rnd, 0, 1 / Math.sqrt(h), inter, h);
             add(values, shapes, p + "mlp.up_proj.weight", rnd, 0, 1 / Math.sqrt(h), inter, h);
             add(values, shapes, p + "mlp.down_proj.weight", rnd, 0, 1 / Math.sqrt(inter), h, inter);
+            if (mlpBias) {
+                add(values, shapes, p + "mlp.gate_proj.bias", rnd, 0, 0.5, inter);
+                add(values, shapes, p + "mlp.up_proj.bias", rnd, 0, 0.5, inter);
+                add(values, shapes, p + "mlp.down_proj.bias", rnd, 0, 0.5, h);
+            }
         }
         add(values, shapes, "model.norm.weight", rnd, normCentre, 0.2, h);
         if (!tied) {
@@ -187,6 +197,24 @@ class DecoderFamiliesTest {
         double rel = check(model);
         System.out.printf("%s: relative logit error %.3g%n", label, rel);
         assertTrue(rel < 1e-4, label + ": relative logit error " + rel);
+    }
+
+    @Test
+    void llamaAttentionAndMlpBiases() throws IOException {
+        // attention_bias / mlp_bias: what prune's FLAP compensation turns on for llama. Every linear
+        // carries a bias; the naive reference adds whatever .bias a module has.
+        ObjectNode c = config("llama");
+        c.put("attention_bias", true);
+        c.put("mlp_bias", true);
+        Path m = write(dir, "llama-bias", c, DType.F32, 3);
+        try (Checkpoint ck = Checkpoint.open(m)) {
+            LlamaWeights.Layer l0 = LlamaWeights.load(ck).layers()[0];
+            assertNotNull(l0.oBias());
+            assertNotNull(l0.gateBias());
+            assertNotNull(l0.upBias());
+            assertNotNull(l0.downBias());
+        }
+        assertMatches("llama (attention_bias, mlp_bias)", m);
     }
 
     @Test
