@@ -26,7 +26,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         header = "Embed texts with a BERT-family encoder (or measure a decoder's perplexity) and compare with the model it was compressed from.",
         description = {"Float or quantized checkpoints (compressed-tensors, GPTQ, slimq: each weight is dequantized as it is loaded).",
-            "Exit 7 when the mean cosine against --reference is below --min-cosine (decoders: --max-perplexity-ratio)."})
+            "Encoders: mean/min cosine and top-10 neighbour overlap against --reference.",
+            "Decoders: perplexity of both, per-token KL(reference || model) (mean, p99, max) and top-1 agreement.",
+            "Exit 7 when a gate is missed: --min-cosine (encoders), --max-perplexity-ratio / --max-kl (decoders)."})
 final class EvalCommand implements Callable<Integer> {
     @ParentCommand
     SlimqCommand parent;
@@ -62,9 +64,17 @@ final class EvalCommand implements Callable<Integer> {
             description = "Decoders: tokens per perplexity window (capped at the model's context; default: ${DEFAULT-VALUE}).")
     int window;
 
-    @Option(names = "--max-perplexity-ratio", paramLabel = "R",
+    @Option(names = {"--max-perplexity-ratio", "--max-ppl-ratio"}, paramLabel = "R",
             description = "Decoders: fail (exit 7) when perplexity / the reference's exceeds R.")
     Double maxPerplexityRatio;
+
+    @Option(names = "--max-kl", paramLabel = "K",
+            description = "Decoders: fail (exit 7) when the mean per-token KL(reference || model) exceeds K nats.")
+    Double maxKl;
+
+    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "0",
+            description = "Decoders: evaluate only the first N tokens of the texts (default: all).")
+    long maxTokens;
 
     @Override
     public Integer call() {
@@ -156,15 +166,20 @@ final class EvalCommand implements Callable<Integer> {
 
     private int decoder() {
         if (tokenReduction != null || minCosine != null) {
-            throw new SlimqException(Failure.USAGE, "--token-reduction and --min-cosine apply to encoders; decoders are judged by perplexity");
+            throw new SlimqException(Failure.USAGE, "--token-reduction and --min-cosine apply to encoders; decoders are judged by perplexity and KL");
         }
-        if (maxPerplexityRatio != null && reference == null) {
-            throw new SlimqException(Failure.USAGE, "--max-perplexity-ratio needs --reference");
+        if ((maxPerplexityRatio != null || maxKl != null) && reference == null) {
+            throw new SlimqException(Failure.USAGE, "--max-perplexity-ratio and --max-kl need --reference");
         }
         List<String> lines = texts == null ? EvalTexts.bundled() : EvalTexts.read(texts);
-        dev.slimq.runtime.eval.DecoderEval.Result r = dev.slimq.runtime.eval.DecoderEval.run(model, reference, lines, window, run.threadCount(),
-                QuantizedWeightSource.OPENER);
-        boolean passed = maxPerplexityRatio == null || r.perplexityRatio() <= maxPerplexityRatio;
+        dev.slimq.runtime.eval.DecoderEval.Result r = dev.slimq.runtime.eval.DecoderEval.run(model, reference, lines, window, maxTokens,
+                run.threadCount(), QuantizedWeightSource.OPENER);
+        if (maxKl != null && r.comparison() == null) {
+            throw new SlimqException(Failure.USAGE, "--max-kl: " + r.note());
+        }
+        boolean pplOk = maxPerplexityRatio == null || r.perplexityRatio() <= maxPerplexityRatio;
+        boolean klOk = maxKl == null || r.comparison().klMean() <= maxKl;
+        boolean passed = pplOk && klOk;
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(o, r);
@@ -176,7 +191,15 @@ final class EvalCommand implements Callable<Integer> {
             }
             if (r.perplexityRatio() != null) {
                 o.printf(java.util.Locale.ROOT, "perplexity ratio %.5f (model / reference)%s%n", r.perplexityRatio(),
-                        passed ? "" : ", over --max-perplexity-ratio " + maxPerplexityRatio);
+                        pplOk ? "" : ", over --max-perplexity-ratio " + maxPerplexityRatio);
+            }
+            if (r.comparison() != null) {
+                var c = r.comparison();
+                o.printf(java.util.Locale.ROOT, "KL(reference || model) per token: mean %.6f, p99 %.6f, max %.6f nats%s; top-1 agreement %.4f"
+                        + " over %d positions%n", c.klMean(), c.klP99(), c.klMax(), klOk ? "" : " (over --max-kl " + maxKl + ")",
+                        c.top1Agreement(), c.positions());
+            } else if (r.note() != null) {
+                o.println("note: " + r.note());
             }
             o.flush();
         }

@@ -81,9 +81,7 @@ class PruneDepthCliTest {
         assertEquals("[1,2]", r.json().get("dropped_layers").toString(), r.out());
         LlamaWeights o = load(small);
         // the reference: the original weights with layers 1 and 2 taken out by hand
-        LlamaWeights hand = new LlamaWeights(o.architecture(), o.hidden(), o.heads(), o.kvHeads(), o.headDim(), o.intermediate(),
-                o.vocab(), o.eps(), o.ropeTheta(), o.slidingWindow(), o.embedding(), o.finalNorm(), o.lmHead(), o.tied(),
-                new LlamaWeights.Layer[] {o.layers()[0], o.layers()[3]});
+        LlamaWeights hand = o.withLayers(new LlamaWeights.Layer[] {o.layers()[0], o.layers()[3]});
         float[] want = logits(hand);
         assertArrayEquals(want, logits(load(out)));
         assertFalse(java.util.Arrays.equals(want, logits(o)), "dropping layers changes the output");

@@ -106,7 +106,32 @@ class RuntimeCliTest {
             assertEquals(b.get("model").get("perplexity").asDouble(), a.get("model").get("perplexity").asDouble(), 0.0, format);
             assertEquals(b.get("perplexity_ratio").asDouble(), a.get("perplexity_ratio").asDouble(), 0.0, format);
             assertTrue(a.get("perplexity_ratio").asDouble() != 1.0, format + ": quantization changed nothing? " + a);
+            assertEquals(b.get("comparison").get("kl_mean").asDouble(), a.get("comparison").get("kl_mean").asDouble(), 0.0, format);
         }
+    }
+
+    /** Decoder eval against a reference: KL and top-1 agreement in --json, the --max-kl gate, --max-tokens. */
+    @Test
+    void decoderEvalReportsKlAndGatesOnIt() throws IOException {
+        Path q = tmp.resolve("q4");
+        assertEquals(0, run("quantize", llama.toString(), q.toString(), "--bits", "4", "--group-size", "64", "-q").code());
+        Run r = run("eval", q.toString(), "--reference", llama.toString(), "--window", "64", "--max-tokens", "300", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode c = r.json().get("comparison");
+        assertEquals(300, r.json().get("model").get("tokens").asInt());
+        // 300 tokens in windows of 64: 4 full windows (63 predictions each) and one of 44 (43).
+        assertEquals(4 * 63 + 43, c.get("positions").asInt());
+        double kl = c.get("kl_mean").asDouble();
+        assertTrue(kl > 0 && kl <= c.get("kl_p99").asDouble() && c.get("kl_p99").asDouble() <= c.get("kl_max").asDouble(), c.toString());
+        assertTrue(c.get("top1_agreement").asDouble() > 0 && c.get("top1_agreement").asDouble() <= 1, c.toString());
+        assertEquals(c.get("ppl_candidate").asDouble() / c.get("ppl_reference").asDouble(), r.json().get("perplexity_ratio").asDouble(), 1e-12);
+        Run gate = run("eval", q.toString(), "--reference", llama.toString(), "--window", "64", "--max-tokens", "300",
+                "--max-kl", String.valueOf(kl / 2));
+        assertEquals(ExitCode.QUALITY.code(), gate.code(), gate.out());
+        assertTrue(gate.out().contains("over --max-kl"), gate.out());
+        assertEquals(0, run("eval", q.toString(), "--reference", llama.toString(), "--window", "64", "--max-tokens", "300",
+                "--max-kl", String.valueOf(kl * 2)).code());
+        assertEquals(ExitCode.USAGE.code(), run("eval", q.toString(), "--max-kl", "0.1").code());
     }
 
     @Test

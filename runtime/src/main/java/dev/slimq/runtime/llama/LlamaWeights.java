@@ -82,6 +82,12 @@ public record LlamaWeights(Architecture architecture, int hidden, int heads, int
             float[] up, float[] upBias, float[] down, float[] downBias, float[] attnOutNorm, float[] mlpOutNorm, int window, Rope rope) {
     }
 
+    /** The same model with other decoder blocks (e.g. some taken out, as depth pruning does). */
+    public LlamaWeights withLayers(Layer[] newLayers) {
+        return new LlamaWeights(architecture, hidden, heads, kvHeads, headDim, intermediate, vocab, eps, ropeTheta, slidingWindow,
+                embedding, finalNorm, lmHead, tied, newLayers, embedScale, activation, attnScale, attnSoftcap, finalSoftcap);
+    }
+
     /** Reads and checks every weight of a llama, mistral, qwen2, qwen3, gemma, gemma2 or gemma3 text checkpoint. */
     public static LlamaWeights load(Checkpoint checkpoint) {
         return load(new FloatWeightSource(checkpoint));
