@@ -196,6 +196,38 @@ class ResumeCliTest {
         assertEquals("mine", Files.readString(q.resolve("notes.txt")));
     }
 
+    @Test
+    void dequantizeAndMergeAreIncrementalToo() throws IOException {
+        Path q = tmp.resolve("q");
+        assertEquals(0, quantize(llama, q, "-q").code());
+        Path d = tmp.resolve("d");
+        assertEquals(0, run("dequantize", q.toString(), d.toString()).code());
+        Object deq = identity(d.resolve("model.safetensors"));
+        assertTrue(upToDate(run("dequantize", q.toString(), d.toString()), d));
+        Run f16 = run("dequantize", q.toString(), d.toString(), "--dtype", "F16");
+        assertEquals(0, f16.code(), f16.err());
+        assertFalse(upToDate(f16, d), "another dtype: redone, replacing the earlier result");
+        assertNotEquals(deq, identity(d.resolve("model.safetensors")));
+
+        Path p1 = tmp.resolve("p1");
+        Path p2 = tmp.resolve("p2");
+        assertEquals(0, quantize(llama, p1, "--shard", "1/2", "-q").code());
+        assertEquals(0, quantize(llama, p2, "--shard", "2/2", "-q").code());
+        assertTrue(upToDate(quantize(llama, p2, "--shard", "2/2", "-q"), p2));
+        Path m = tmp.resolve("m");
+        assertEquals(0, run("merge", m.toString(), p1.toString(), p2.toString()).code());
+        assertArrayEquals(Files.readAllBytes(q.resolve("model.safetensors")), Files.readAllBytes(m.resolve("model.safetensors")),
+                "the merge of the parts is the single run");
+        Object merged = identity(m.resolve("model.safetensors"));
+        assertTrue(upToDate(run("merge", m.toString(), p1.toString(), p2.toString()), m));
+        assertEquals(merged, identity(m.resolve("model.safetensors")));
+        Path partJson = p2.resolve("part.json");
+        Files.setLastModifiedTime(partJson, FileTime.fromMillis(Files.getLastModifiedTime(partJson).toMillis() + 5000));
+        Run again = run("merge", m.toString(), p1.toString(), p2.toString());
+        assertEquals(0, again.code(), again.err());
+        assertFalse(upToDate(again, m), "a touched part: merged again");
+    }
+
     // ------------------------------------------------------------------ interrupted runs (child JVMs)
 
     /**

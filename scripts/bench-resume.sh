@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Measures incremental and resumable runs on a generated model (issue 9, item 2):
+#   1. a full, uninterrupted `slimq quantize` (the reference bytes and time);
+#   2. the same command killed with SIGKILL half-way (by wall time), then re-run: it resumes;
+#      the result must be byte-identical to the reference (cmp of every file);
+#   3. a re-run of the finished command, and of a finished one-step recipe: "up to date", timed.
+# Usage: scripts/bench-resume.sh [WORKDIR] [SIZE] [-- extra quantize options]
+#   WORKDIR  where the model and outputs go (default /tmp/slimq-bench-resume); SIZE: tiny, small, 1.1b (default 1.1b)
+# Prints one line per measurement and a final JSON line. Timings are wall-clock and depend on the
+# machine's load: report them with the load they were taken under.
+set -euo pipefail
+here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+slimq="$here/slimq"
+work="${1:-/tmp/slimq-bench-resume}"
+size="${2:-1.1b}"
+shift $(( $# >= 2 ? 2 : $# ))
+[[ "${1:-}" == "--" ]] && shift
+extra=("$@")
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+mkdir -p "$work"
+model="$work/model-$size"
+if [[ ! -d "$model" ]]; then
+  echo "bench-resume: generating a $size llama at $model" >&2
+  "$slimq" synth "$model" --arch llama --size "$size" -q >/dev/null
+fi
+ref="$work/ref"
+out="$work/resumed"
+rm -rf "$ref" "$out" "$work/.ref.partial" "$work/.resumed.partial" "$work/recipe-out" "$work/.recipe-out."*
+
+t0=$(now)
+"$slimq" quantize "$model" "$ref" -q "${extra[@]}" >/dev/null
+t1=$(now)
+full=$(secs "$t0" "$t1")
+echo "full run:            ${full} s"
+
+# The same command, killed with SIGKILL half-way through its full time.
+half=$(awk -v f="$full" 'BEGIN { printf "%.2f", f / 2 }')
+"$slimq" quantize "$model" "$out" -q "${extra[@]}" >/dev/null 2>&1 &
+pid=$!
+sleep "$half"
+kill -9 "$pid" 2>/dev/null || { echo "bench-resume: the run finished before it could be killed" >&2; exit 1; }
+wait "$pid" 2>/dev/null || true
+journaled=$(cat "$work/.resumed.partial/".*.journal 2>/dev/null | wc -l)
+echo "killed after:        ${half} s (${journaled} tensors journaled)"
+
+t2=$(now)
+resumed_json="$("$slimq" quantize "$model" "$out" -q --json "${extra[@]}")"
+t3=$(now)
+resumed=$(secs "$t2" "$t3")
+kept=$(printf '%s' "$resumed_json" | sed -n 's/.*"resumed_tensors" *: *\([0-9]*\).*/\1/p' | head -1)
+echo "resumed run:         ${resumed} s (kept ${kept} tensors)"
+
+identical=true
+for f in "$ref"/* "$ref"/.slimq-fingerprint.json; do
+  name="$(basename "$f")"
+  if ! cmp -s "$f" "$out/$name"; then
+    echo "DIFFERENT: $name" >&2
+    identical=false
+  fi
+done
+[[ "$(cd "$ref" && ls -A | sort)" == "$(cd "$out" && ls -A | sort)" ]] || { echo "DIFFERENT file lists" >&2; identical=false; }
+echo "byte-identical:      $identical"
+
+t4=$(now)
+"$slimq" quantize "$model" "$ref" -q "${extra[@]}" 2>&1 >/dev/null | grep -q "up to date" || { echo "bench-resume: re-run was not up to date" >&2; exit 1; }
+t5=$(now)
+rerun=$(secs "$t4" "$t5")
+echo "quantize re-run:     ${rerun} s (up to date)"
+
+recipe="$work/recipe.yaml"
+{
+  echo "version: 1"
+  echo "steps:"
+  echo "  - command: quantize"
+  echo "    in: $model"
+  echo "    out: $work/recipe-out"
+} >"$recipe"
+"$slimq" run "$recipe" -q >/dev/null
+t6=$(now)
+"$slimq" run "$recipe" -q 2>&1 >/dev/null | grep -q "up to date" || { echo "bench-resume: recipe re-run was not up to date" >&2; exit 1; }
+t7=$(now)
+recipe_rerun=$(secs "$t6" "$t7")
+echo "recipe re-run:       ${recipe_rerun} s (up to date)"
+
+printf '{"size":"%s","full_seconds":%s,"killed_after_seconds":%s,"journaled_tensors":%s,"resumed_seconds":%s,"kept_tensors":%s,"byte_identical":%s,"quantize_rerun_seconds":%s,"recipe_rerun_seconds":%s,"load":"%s"}\n' \
+  "$size" "$full" "$half" "$journaled" "$resumed" "${kept:-0}" "$identical" "$rerun" "$recipe_rerun" "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
+$identical
