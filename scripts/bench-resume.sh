@@ -44,7 +44,11 @@ sleep "$half"
 kill -9 "$pid" 2>/dev/null || { echo "bench-resume: the run finished before it could be killed" >&2; exit 1; }
 wait "$pid" 2>/dev/null || true
 journaled=$(cat "$work/.resumed.partial/".*.journal 2>/dev/null | wc -l)
-echo "killed after:        ${half} s (${journaled} tensors journaled)"
+# Share of the output's tensor bytes the killed run had finished (journal lines: name, begin, end, crc).
+done_bytes=$(cat "$work/.resumed.partial/".*.journal 2>/dev/null | awk -F'\t' 'NF == 4 { s += $3 - $2 } END { printf "%d", s }')
+total_bytes=$(cat "$ref"/*.safetensors | wc -c)
+done_pct=$(awk -v d="$done_bytes" -v t="$total_bytes" 'BEGIN { printf "%.1f", 100 * d / t }')
+echo "killed after:        ${half} s (${journaled} tensors journaled, ${done_pct}% of the output bytes)"
 
 t2=$(now)
 resumed_json="$("$slimq" quantize "$model" "$out" -q --json "${extra[@]}")"
@@ -85,6 +89,6 @@ t7=$(now)
 recipe_rerun=$(secs "$t6" "$t7")
 echo "recipe re-run:       ${recipe_rerun} s (up to date)"
 
-printf '{"size":"%s","full_seconds":%s,"killed_after_seconds":%s,"journaled_tensors":%s,"resumed_seconds":%s,"kept_tensors":%s,"byte_identical":%s,"quantize_rerun_seconds":%s,"recipe_rerun_seconds":%s,"load":"%s"}\n' \
-  "$size" "$full" "$half" "$journaled" "$resumed" "${kept:-0}" "$identical" "$rerun" "$recipe_rerun" "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
+printf '{"size":"%s","full_seconds":%s,"killed_after_seconds":%s,"journaled_tensors":%s,"journaled_percent":%s,"resumed_seconds":%s,"kept_tensors":%s,"byte_identical":%s,"quantize_rerun_seconds":%s,"recipe_rerun_seconds":%s,"load":"%s"}\n' \
+  "$size" "$full" "$half" "$journaled" "$done_pct" "$resumed" "${kept:-0}" "$identical" "$rerun" "$recipe_rerun" "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 $identical

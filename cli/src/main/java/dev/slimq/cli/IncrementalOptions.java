@@ -25,7 +25,7 @@ public final class IncrementalOptions {
      * may replace), so they stay out of the fingerprint.
      */
     static final Set<String> NEUTRAL = Set.of("--json", "--quiet", "--stacktrace", "--threads", "--force", "--dry-run",
-            "--verify-inputs", "--help", "--version", "--keep-work");
+            "--verify-inputs", "--help", "--version");
 
     @Option(names = "--verify-inputs",
             description = "Fingerprint the inputs by hashing their bytes instead of trusting sizes and modification times.")

@@ -117,7 +117,12 @@ public final class SafetensorsWriter implements AutoCloseable {
             ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.READ);
             long dataStart = 8L + plan.headerLength();
             ByteBuffer head = ByteBuffer.allocate((int) dataStart);
-            if (ch.size() < dataStart || ch.read(head, 0) < 0 || !sameHeader(head.flip(), plan)) {
+            if (ch.size() >= dataStart) {
+                while (head.hasRemaining() && ch.read(head, head.position()) > 0) {
+                    // fill the header
+                }
+            }
+            if (head.hasRemaining() || !sameHeader(head.flip(), plan)) {
                 ch.close();
                 return create(target, plan, false);
             }
