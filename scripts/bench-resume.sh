@@ -48,7 +48,11 @@ journaled=$(cat "$work/.resumed.partial/".*.journal 2>/dev/null | wc -l)
 done_bytes=$(cat "$work/.resumed.partial/".*.journal 2>/dev/null | awk -F'\t' 'NF == 4 { s += $3 - $2 } END { printf "%d", s }')
 total_bytes=$(cat "$ref"/*.safetensors | wc -c)
 done_pct=$(awk -v d="$done_bytes" -v t="$total_bytes" 'BEGIN { printf "%.1f", 100 * d / t }')
-echo "killed after:        ${half} s (${journaled} tensors journaled, ${done_pct}% of the output bytes)"
+# Quantized weights the killed run had finished (their report entries are noted as they finish):
+# the expensive part of the work, unlike copied tensors, which are bytes but little time.
+weights_done=$(grep -c '^entry:' "$work/.resumed.partial/.slimq-notes" 2>/dev/null || true)
+weights_total=$(grep -c '"sqnr_db"' "$ref/quantization-report.json")
+echo "killed after:        ${half} s (${journaled} tensors journaled: ${done_pct}% of the output bytes, ${weights_done:-0} of ${weights_total} quantized weights)"
 
 t2=$(now)
 resumed_json="$("$slimq" quantize "$model" "$out" -q --json "${extra[@]}")"
@@ -89,6 +93,6 @@ t7=$(now)
 recipe_rerun=$(secs "$t6" "$t7")
 echo "recipe re-run:       ${recipe_rerun} s (up to date)"
 
-printf '{"size":"%s","full_seconds":%s,"killed_after_seconds":%s,"journaled_tensors":%s,"journaled_percent":%s,"resumed_seconds":%s,"kept_tensors":%s,"byte_identical":%s,"quantize_rerun_seconds":%s,"recipe_rerun_seconds":%s,"load":"%s"}\n' \
-  "$size" "$full" "$half" "$journaled" "$done_pct" "$resumed" "${kept:-0}" "$identical" "$rerun" "$recipe_rerun" "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
+printf '{"size":"%s","full_seconds":%s,"killed_after_seconds":%s,"journaled_tensors":%s,"journaled_percent":%s,"weights_done":%s,"weights_total":%s,"resumed_seconds":%s,"kept_tensors":%s,"byte_identical":%s,"quantize_rerun_seconds":%s,"recipe_rerun_seconds":%s,"load":"%s"}\n' \
+  "$size" "$full" "$half" "$journaled" "$done_pct" "${weights_done:-0}" "$weights_total" "$resumed" "${kept:-0}" "$identical" "$rerun" "$recipe_rerun" "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 $identical

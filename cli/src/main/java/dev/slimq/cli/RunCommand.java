@@ -40,8 +40,10 @@ import picocli.CommandLine.ParentCommand;
  * <p>A finished run records a fingerprint of the recipe (every step's resolved command line, so
  * variables and environment values included), its inputs and slimq's version beside its final output
  * ({@code .slimq-recipe.json}); a re-run with the same fingerprint prints {@code up to date: OUT} and
- * runs nothing. A final output that records another recipe fingerprint is an earlier result of a
- * recipe and is replaced without {@code --force}; any other existing output still needs it.
+ * runs nothing. A final output that records a slimq fingerprint (of a recipe or of its own step) is an
+ * earlier slimq result and is skipped or replaced as its step decides, without {@code --force}; any
+ * other existing output still needs it. The work directory of an interrupted or failed run is kept
+ * for a re-run with the same fingerprint, so its steps skip what they finished and resume the rest.
  */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run a recipe: subcommand steps in order, with variables and a work directory.",
@@ -119,13 +121,12 @@ public final class RunCommand implements Callable<Integer> {
         }
         Recipe parsed = RecipeParser.parse(recipe);
         RecipeResolver.Plan plan = RecipeResolver.resolve(parsed, setMap, System.getenv(), force);
-        for (PlannedStep ps : plan.steps()) {
-            validate(parsed, ps);
-        }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path finalOut = plan.finalOut() == null ? null : Path.of(plan.finalOut());
-        Fingerprint fp = finalOut == null || dryRun ? null : recipeFingerprint(plan);
+        // Of the steps as written: --force (added to the final step) only decides whether to redo.
+        Fingerprint fp = finalOut == null || dryRun ? null
+                : recipeFingerprint(force ? RecipeResolver.resolve(parsed, setMap, System.getenv(), false) : plan);
         if (fp != null && !force && fp.isRecordedAt(finalOut, RECIPE_TAG)) {
             err.println("up to date: " + finalOut);
             err.flush();
@@ -134,12 +135,22 @@ public final class RunCommand implements Callable<Integer> {
             }
             return ExitCode.OK.code();
         }
+        // After the up-to-date check: the same resolved steps under the same slimq version parsed
+        // when they ran, and a skipped re-run should cost little more than the JVM's start.
+        for (PlannedStep ps : plan.steps()) {
+            validate(parsed, ps);
+        }
         if (finalOut != null && !force && Files.exists(finalOut, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            if (Fingerprint.recorded(finalOut, RECIPE_TAG).isEmpty()) {
+            boolean stepRecorded = Fingerprint.recorded(finalOut, Fingerprint.OUTPUT).isPresent();
+            if (!stepRecorded && Fingerprint.recorded(finalOut, RECIPE_TAG).isEmpty()) {
                 throw new SlimqException(Failure.USAGE, "final output " + plan.finalOut() + " already exists; pass --force to replace it");
             }
-            // An earlier result of a recipe, now stale: the step that writes it may replace it.
-            plan = RecipeResolver.resolve(parsed, setMap, System.getenv(), true);
+            if (!stepRecorded) {
+                // An earlier result of a recipe, now stale, from a step that keeps no fingerprint of its own.
+                plan = RecipeResolver.resolve(parsed, setMap, System.getenv(), true);
+            }
+            // Otherwise the step that writes it compares its own fingerprint: it skips an output that
+            // is still up to date (e.g. when only a later validate step failed) and replaces a stale one.
         }
         if (dryRun) {
             if (run.json) {

@@ -415,6 +415,12 @@ class ResumeCliTest {
         assertFalse(touched.err().contains("up to date"), "a touched input runs the recipe again");
         assertNotEquals(before, identity(out.resolve("model.safetensors")));
         assertTrue(run(args).err().contains("up to date"));
+        List<String> forcedArgs = new ArrayList<>(List.of(args));
+        forcedArgs.add("--force");
+        Run forced = run(forcedArgs.toArray(String[]::new));
+        assertEquals(0, forced.code(), forced.err());
+        assertFalse(forced.err().contains("up to date"), "--force runs it again");
+        assertTrue(run(args).err().contains("up to date"), "and records the same fingerprint as a run without --force");
         Files.writeString(recipe, Files.readString(recipe).replace("group-size: 32", "group-size: 64"));
         Path foreign = Files.createDirectories(tmp.resolve("foreign"));
         Run refused = run("run", recipe.toString(), "--set", "model=" + model, "--set", "out=" + foreign, "--quiet");
@@ -423,5 +429,40 @@ class ResumeCliTest {
         Run edited = run(args);
         assertEquals(0, edited.code(), edited.err());
         assertFalse(edited.err().contains("up to date"), "an edited step runs again");
+    }
+
+    @Test
+    void aRecipeThatFailedAfterItsFinalOutputSkipsThatStepOnTheRerun() throws IOException {
+        Path out = tmp.resolve("w4");
+        Path recipe = tmp.resolve("r.yaml");
+        String text = """
+                version: 1
+                steps:
+                  - command: quantize
+                    in: MODEL
+                    out: ${out}
+                    args:
+                      format: slimq
+                      group-size: 32
+                  - command: validate
+                    in: ${prev}
+                    args:
+                      reference: MODEL
+                      max-error: LIMIT
+                """.replace("MODEL", llama.toString());
+        Files.writeString(recipe, text.replace("LIMIT", "0.000001"));
+        String[] args = {"run", recipe.toString(), "--set", "out=" + out};
+        Run failed = run(args);
+        assertEquals(ExitCode.QUALITY.code(), failed.code(), "the gate fails after the final output is written: " + failed.err());
+        assertTrue(Files.isDirectory(out));
+        assertFalse(Files.exists(out.resolve(".slimq-recipe.json")), "a failed recipe records nothing");
+        Object quantized = identity(out.resolve("model.safetensors"));
+
+        Files.writeString(recipe, text.replace("LIMIT", "10"));
+        Run fixed = run(args);
+        assertEquals(0, fixed.code(), fixed.err());
+        assertTrue(fixed.err().contains("up to date: " + out), "the quantize step is skipped: " + fixed.err());
+        assertEquals(quantized, identity(out.resolve("model.safetensors")));
+        assertTrue(run(args).err().contains("up to date: " + out));
     }
 }
