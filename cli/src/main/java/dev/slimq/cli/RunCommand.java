@@ -64,6 +64,9 @@ public final class RunCommand implements Callable<Integer> {
     /** The tag of the sidecar a finished recipe leaves with its final output. */
     static final String RECIPE_TAG = "recipe";
 
+    /** Step commands that record fingerprints of their own (and take {@code --verify-inputs}). */
+    static final java.util.Set<String> FINGERPRINTED = java.util.Set.of("quantize", "dequantize");
+
     @Parameters(index = "0", paramLabel = "RECIPE", description = "Recipe file (.yaml, .yml or .json).")
     Path recipe;
 
@@ -249,6 +252,9 @@ public final class RunCommand implements Callable<Integer> {
             List<String> argv = new ArrayList<>(ps.argv());
             if (run.quiet && !argv.contains("--quiet") && !argv.contains("-q")) {
                 argv.add("--quiet");
+            }
+            if (incremental.verifyInputs && FINGERPRINTED.contains(ps.step().command()) && !argv.contains("--verify-inputs")) {
+                argv.add("--verify-inputs"); // the steps that keep fingerprints hash their inputs too
             }
             if (run.threads != null && argv.stream().noneMatch(a -> a.startsWith("--threads"))) {
                 argv.add("--threads");
