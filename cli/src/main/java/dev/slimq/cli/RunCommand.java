@@ -42,8 +42,8 @@ import picocli.CommandLine.ParentCommand;
  * ({@code .slimq-recipe.json}); a re-run with the same fingerprint prints {@code up to date: OUT} and
  * runs nothing. A final output that records a slimq fingerprint (of a recipe or of its own step) is an
  * earlier slimq result and is skipped or replaced as its step decides, without {@code --force}; any
- * other existing output still needs it. The work directory of an interrupted or failed run is kept
- * for a re-run with the same fingerprint, so its steps skip what they finished and resume the rest.
+ * other existing output still needs it. The work directory of an interrupted or failed run is kept,
+ * so that a re-run's steps skip what they finished and resume what they started.
  */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run a recipe: subcommand steps in order, with variables and a work directory.",
@@ -170,7 +170,7 @@ public final class RunCommand implements Callable<Integer> {
             }
             return ExitCode.OK.code();
         }
-        int code = execute(plan, fp, out, err);
+        int code = execute(plan, out, err);
         if (code == 0 && fp != null) {
             // Last, once the output is complete: a sidecar never vouches for an unfinished output.
             fp.writeFile(Fingerprint.sidecarOf(finalOut, RECIPE_TAG));
@@ -224,23 +224,18 @@ public final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private int execute(RecipeResolver.Plan plan, Fingerprint fp, PrintWriter out, PrintWriter err) {
+    private int execute(RecipeResolver.Plan plan, PrintWriter out, PrintWriter err) {
         Path work = plan.usesWork() ? Path.of(plan.workDir()) : null;
         if (work != null) {
-            Path marker = work.resolve(".slimq-" + RECIPE_TAG + ".json");
-            boolean same = fp != null && Fingerprint.readFile(marker).map(fp::equals).orElse(false);
+            // A work directory left by an interrupted or failed run is kept: a step output in it
+            // either records its step's fingerprint (and the step skips it when still up to date, or
+            // replaces it) or is removed before its step runs (below), and a step's interrupted
+            // temp output is resumed only under the same fingerprint. So a re-run, even of an
+            // edited recipe, redoes exactly the steps whose inputs or options changed.
             try {
-                if (!same) {
-                    deleteTree(work); // a work directory left by an earlier failed run of another recipe or input
-                }
                 Files.createDirectories(work);
             } catch (IOException e) {
                 throw IoFailures.wrap("create work directory", work, e);
-            }
-            if (fp != null && !same) {
-                // Kept with the same fingerprint: an interrupted recipe's steps then skip what they
-                // finished and resume what they started (each checks its own fingerprint).
-                fp.writeFile(marker);
             }
         }
         ProgressRenderer.Mode mode = run.quiet ? ProgressRenderer.Mode.NONE : parent.progressMode();

@@ -465,4 +465,43 @@ class ResumeCliTest {
         assertEquals(quantized, identity(out.resolve("model.safetensors")));
         assertTrue(run(args).err().contains("up to date: " + out));
     }
+
+    @Test
+    void aFailedRecipeKeepsItsWorkAndTheRerunSkipsTheFinishedSteps() throws IOException {
+        Path out = tmp.resolve("f16");
+        Path recipe = tmp.resolve("r.yaml");
+        String text = """
+                version: 1
+                steps:
+                  - command: quantize
+                    in: MODEL
+                    out: ${work}/q
+                    args:
+                      format: slimq
+                      group-size: 32
+                  - command: validate
+                    in: ${prev}
+                    args:
+                      reference: MODEL
+                      max-error: LIMIT
+                  - command: dequantize
+                    in: ${prev}
+                    out: ${out}
+                """.replace("MODEL", llama.toString());
+        Files.writeString(recipe, text.replace("LIMIT", "0.000001"));
+        String[] args = {"run", recipe.toString(), "--set", "out=" + out};
+        Run failed = run(args);
+        assertEquals(ExitCode.QUALITY.code(), failed.code(), failed.err());
+        Path q = tmp.resolve(".f16.slimq-work/q");
+        assertTrue(Files.isDirectory(q), "the work directory is kept");
+        assertFalse(Files.exists(out));
+
+        Files.writeString(recipe, text.replace("LIMIT", "10")); // an edited recipe: only the gate changed
+        Run fixed = run(args);
+        assertEquals(0, fixed.code(), fixed.err());
+        assertTrue(fixed.err().contains("up to date: " + q), "the finished step is not redone: " + fixed.err());
+        assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
+        assertFalse(Files.exists(q), "the work directory is removed on success");
+        assertTrue(run(args).err().contains("up to date: " + out));
+    }
 }
