@@ -236,12 +236,19 @@ class ResumeCliTest {
      * half-way, and waits until its journal holds {@code lines} finished tensors.
      */
     private static Process startSlowQuantize(Path in, Path out, Path journal, int lines) throws Exception {
+        List<String> args = new ArrayList<>(List.of("quantize", in.toString(), out.toString()));
+        args.addAll(List.of(QUANT));
+        return startSlow(args, journal, lines);
+    }
+
+    /** {@code slimq ARGS} in a slow child JVM (see {@link #startSlowQuantize}), once the journal has {@code lines}. */
+    private static Process startSlow(List<String> args, Path journal, int lines) throws Exception {
         String java = ProcessHandle.current().info().command().orElseThrow(() -> new AssertionError("no java command"));
         List<String> cmd = new ArrayList<>(List.of(java, "-Xint", "-Xmx256m", "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "quantize", in.toString(), out.toString(), "--threads", "1", "-q"));
-        cmd.addAll(List.of(QUANT));
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(args);
+        cmd.addAll(List.of("--threads", "1", "-q"));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
         while (System.nanoTime() < deadline) {
@@ -503,5 +510,49 @@ class ResumeCliTest {
         assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
         assertFalse(Files.exists(q), "the work directory is removed on success");
         assertTrue(run(args).err().contains("up to date: " + out));
+    }
+
+    @Test
+    @Timeout(600)
+    void aRecipeKilledInItsQuantizeStepResumesItOnTheRerun() throws Exception {
+        Path ref = tmp.resolve("ref");
+        assertEquals(0, quantize(llama, ref, "-q").code());
+        Path out = tmp.resolve("w4");
+        Path recipe = tmp.resolve("r.yaml");
+        Files.writeString(recipe, """
+                version: 1
+                steps:
+                  - command: quantize
+                    in: MODEL
+                    out: ${work}/q
+                    args:
+                      format: slimq
+                      group-size: 32
+                  - command: validate
+                    in: ${prev}
+                    args:
+                      reference: MODEL
+                  - command: quantize
+                    in: MODEL
+                    out: OUT
+                    args:
+                      format: slimq
+                      group-size: 32
+                """.replace("MODEL", llama.toString()).replace("OUT", out.toString()));
+        Path journal = tmp.resolve(".w4.slimq-work/.q.partial/.model.safetensors.journal");
+        Process p = startSlow(List.of("run", recipe.toString()), journal, 3);
+        try {
+            p.destroyForcibly();
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(137, p.exitValue());
+        } finally {
+            p.destroyForcibly();
+        }
+        Run resumed = run("run", recipe.toString());
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.err().contains("resumed: kept "), "the killed step resumes: " + resumed.err());
+        assertTrue(run("run", recipe.toString()).err().contains("up to date: " + out));
+        Files.delete(out.resolve(".slimq-recipe.json")); // the one file a plain quantize does not write
+        assertSameOutput(ref, out);
     }
 }
