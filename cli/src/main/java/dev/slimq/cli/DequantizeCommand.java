@@ -2,10 +2,12 @@ package dev.slimq.cli;
 
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
+import dev.slimq.core.io.Fingerprint;
 import dev.slimq.core.tensor.DType;
 import dev.slimq.quantize.DequantizeService;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -30,6 +32,9 @@ final class DequantizeCommand implements Callable<Integer> {
     @Mixin
     RunOptions run;
 
+    @Mixin
+    IncrementalOptions incremental;
+
     @Parameters(index = "0", paramLabel = "IN", description = "Quantized checkpoint directory or file.")
     Path in;
 
@@ -42,7 +47,7 @@ final class DequantizeCommand implements Callable<Integer> {
     @Option(names = "--max-shard-size", paramLabel = "SIZE", description = "Split the output into shards of at most SIZE.")
     String maxShardSize;
 
-    @Option(names = "--force", description = "Replace OUT if it exists.")
+    @Option(names = "--force", description = "Redo the work and replace OUT even when it is up to date, or was not written by slimq.")
     boolean force;
 
     @Override
@@ -50,9 +55,13 @@ final class DequantizeCommand implements Callable<Integer> {
         Optional<DType> d = dtype == null ? Optional.empty() : Optional.of(DType.fromWireName(dtype.toUpperCase(Locale.ROOT))
                 .orElseThrow(() -> new SlimqException(Failure.USAGE, "unknown --dtype '" + dtype + "'; use F32, F16 or BF16")));
         PrintWriter err = spec.commandLine().getErr();
+        var fp = incremental.fingerprint(spec, List.of(in));
+        if (IncrementalOptions.upToDate(out, fp, Fingerprint.OUTPUT, force, run.json, spec.commandLine().getOut(), err)) {
+            return ExitCode.OK.code();
+        }
         var progress = ProgressRenderer.of(err, parent.progressMode(), run.quiet);
         DequantizeService.Result r = DequantizeService.run(in, out, d, force,
-                maxShardSize == null ? 0 : SynthCommand.parseSize(maxShardSize), run.threadCount(), progress);
+                maxShardSize == null ? 0 : SynthCommand.parseSize(maxShardSize), run.threadCount(), progress, fp);
         if (progress instanceof ProgressRenderer pr) {
             pr.finish();
         }

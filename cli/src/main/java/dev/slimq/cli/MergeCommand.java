@@ -1,10 +1,13 @@
 package dev.slimq.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.slimq.core.io.Fingerprint;
 import dev.slimq.core.json.Json;
 import dev.slimq.quantize.MergeService;
+import dev.slimq.quantize.ShardRun;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -29,6 +32,9 @@ final class MergeCommand implements Callable<Integer> {
     @Mixin
     RunOptions run;
 
+    @Mixin
+    IncrementalOptions incremental;
+
     @Parameters(index = "0", paramLabel = "OUT", description = "Output directory (or .safetensors file).")
     Path out;
 
@@ -38,13 +44,36 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = "--input", paramLabel = "IN", description = "The input checkpoint, when it is not at the path recorded in the parts.")
     Path input;
 
-    @Option(names = "--force", description = "Replace OUT if it exists.")
+    @Option(names = "--force", description = "Redo the merge and replace OUT even when it is up to date, or was not written by slimq.")
     boolean force;
+
+    /**
+     * The input checkpoint, whose other files the merge copies, so that its fingerprint covers them:
+     * --input, else the path the first part recorded (an unreadable part is the merge's error to report).
+     */
+    private Optional<Path> recordedInput() {
+        if (input != null) {
+            return Optional.of(input);
+        }
+        try {
+            String p = Json.MAPPER.readTree(parts.getFirst().resolve(ShardRun.PART_FILE).toFile())
+                    .path("input").asText("");
+            return p.isEmpty() ? Optional.empty() : Optional.of(Path.of(p));
+        } catch (java.io.IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
 
     @Override
     public Integer call() {
-        MergeService.Result r = MergeService.run(out, parts, Optional.ofNullable(input), force);
         PrintWriter o = spec.commandLine().getOut();
+        List<Path> inputs = new ArrayList<>(parts);
+        recordedInput().ifPresent(inputs::add);
+        var fp = incremental.fingerprint(spec, inputs);
+        if (IncrementalOptions.upToDate(out, fp, Fingerprint.OUTPUT, force, run.json, o, spec.commandLine().getErr())) {
+            return ExitCode.OK.code();
+        }
+        MergeService.Result r = MergeService.run(out, parts, Optional.ofNullable(input), force, fp);
         if (run.json) {
             ObjectNode j = Json.reportTree(r.report());
             j.put("schema_version", 1);

@@ -3,6 +3,7 @@ package dev.slimq.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
+import dev.slimq.core.io.Fingerprint;
 import dev.slimq.core.json.Json;
 import dev.slimq.core.tensor.DType;
 import dev.slimq.quantize.Method;
@@ -45,6 +46,9 @@ final class QuantizeCommand implements Callable<Integer> {
 
     @Mixin
     RunOptions run;
+
+    @Mixin
+    IncrementalOptions incremental;
 
     @Parameters(index = "0", paramLabel = "IN", description = "Checkpoint directory or .safetensors file.")
     Path in;
@@ -110,7 +114,7 @@ final class QuantizeCommand implements Callable<Integer> {
                     + "assemble the N parts with 'slimq merge'.")
     String shard;
 
-    @Option(names = "--force", description = "Replace OUT if it exists.")
+    @Option(names = "--force", description = "Redo the work and replace OUT even when it is up to date, or was not written by slimq.")
     boolean force;
 
     @Option(names = "--dry-run", description = "Plan and print sizes; write nothing.")
@@ -125,10 +129,19 @@ final class QuantizeCommand implements Callable<Integer> {
                 tolerance, sd, new TensorPolicy(include, exclude, opt(lmHead), opt(embeddings)), strict,
                 maxShardSize == null ? 0 : SynthCommand.parseSize(maxShardSize), run.threadCount(), force, dryRun);
         PrintWriter err = spec.commandLine().getErr();
+        ShardRun.Spec part = shard == null ? null : ShardRun.Spec.parse(shard);
+        Fingerprint fp = dryRun ? null : incremental.fingerprint(spec, List.of(in));
+        if (IncrementalOptions.upToDate(out, fp, Fingerprint.OUTPUT, force, run.json, spec.commandLine().getOut(), err)) {
+            return ExitCode.OK.code();
+        }
         var progress = ProgressRenderer.of(err, parent.progressMode(), run.quiet);
-        QuantizeResult r = QuantizeService.run(in, out, o, progress, shard == null ? null : ShardRun.Spec.parse(shard));
+        QuantizeResult r = QuantizeService.run(in, out, o, progress, part, fp);
         if (progress instanceof ProgressRenderer pr) {
             pr.finish();
+        }
+        if (r.resumedTensors() > 0 && !run.quiet) {
+            err.println("resumed: kept " + r.resumedTensors() + " finished tensors of the interrupted run");
+            err.flush();
         }
         PrintWriter o2 = spec.commandLine().getOut();
         if (run.json) {
@@ -137,6 +150,7 @@ final class QuantizeCommand implements Callable<Integer> {
             if (shard != null) {
                 j.put("shard", ShardRun.Spec.parse(shard).toString());
             }
+            j.put("resumed_tensors", r.resumedTensors());
             j.put("input_bytes", r.inputBytes());
             j.put("output_bytes", r.outputBytes());
             ObjectNode t = j.putObject("timings");

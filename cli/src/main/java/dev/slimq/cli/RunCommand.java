@@ -8,6 +8,7 @@ import dev.slimq.cli.recipe.RecipeResolver.PlannedStep;
 import dev.slimq.core.Failure;
 import dev.slimq.core.IoFailures;
 import dev.slimq.core.SlimqException;
+import dev.slimq.core.io.Fingerprint;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
@@ -35,6 +36,14 @@ import picocli.CommandLine.ParentCommand;
  * every step's options parsed by its subcommand, the final output not existing): a typo in step 4
  * must not surface after an hour of step 1. Recipe defects exit 3; the first failing step's own exit
  * code is the run's exit code, and its work directory is kept for inspection.
+ *
+ * <p>A finished run records a fingerprint of the recipe (every step's resolved command line, so
+ * variables and environment values included), its inputs and slimq's version beside its final output
+ * ({@code .slimq-recipe.json}); a re-run with the same fingerprint prints {@code up to date: OUT} and
+ * runs nothing. A final output that records a slimq fingerprint (of a recipe or of its own step) is an
+ * earlier slimq result and is skipped or replaced as its step decides, without {@code --force}; any
+ * other existing output still needs it. The work directory of an interrupted or failed run is kept,
+ * so that a re-run's steps skip what they finished and resume what they started.
  */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run a recipe: subcommand steps in order, with variables and a work directory.",
@@ -49,6 +58,15 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     RunOptions run;
 
+    @Mixin
+    IncrementalOptions incremental;
+
+    /** The tag of the sidecar a finished recipe leaves with its final output. */
+    static final String RECIPE_TAG = "recipe";
+
+    /** Step commands that record fingerprints of their own (and take {@code --verify-inputs}). */
+    static final java.util.Set<String> FINGERPRINTED = java.util.Set.of("quantize", "dequantize");
+
     @Parameters(index = "0", paramLabel = "RECIPE", description = "Recipe file (.yaml, .yml or .json).")
     Path recipe;
 
@@ -61,7 +79,8 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--keep-work", description = "Keep the work directory after a successful run.")
     boolean keepWork;
 
-    @Option(names = "--force", description = "Replace the final output if it exists (passed to the step that writes it).")
+    @Option(names = "--force", description = "Run even when the final output is up to date, and replace it if it exists "
+            + "(passed to the step that writes it).")
     boolean force;
 
     /** One executed step for the {@code --json} summary. */
@@ -71,7 +90,7 @@ public final class RunCommand implements Callable<Integer> {
 
     /** The {@code --json} summary (schema_version 1). */
     record Summary(int schemaVersion, String recipe, boolean dryRun, int exitCode, String failedStep, String finalOutput,
-            String workDir, boolean workDirKept, List<StepResult> steps) {
+            String workDir, boolean workDirKept, List<StepResult> steps, boolean upToDate) {
     }
 
     /**
@@ -105,21 +124,44 @@ public final class RunCommand implements Callable<Integer> {
         }
         Recipe parsed = RecipeParser.parse(recipe);
         RecipeResolver.Plan plan = RecipeResolver.resolve(parsed, setMap, System.getenv(), force);
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Path finalOut = plan.finalOut() == null ? null : Path.of(plan.finalOut());
+        // Of the steps as written: --force (added to the final step) only decides whether to redo.
+        Fingerprint fp = finalOut == null || dryRun ? null
+                : recipeFingerprint(force ? RecipeResolver.resolve(parsed, setMap, System.getenv(), false) : plan);
+        if (fp != null && !force && fp.isRecordedAt(finalOut, RECIPE_TAG)) {
+            err.println("up to date: " + finalOut);
+            err.flush();
+            if (run.json) {
+                JsonOutput.print(out, new Summary(1, recipe.toString(), false, 0, null, plan.finalOut(), null, false, List.of(), true));
+            }
+            return ExitCode.OK.code();
+        }
+        // After the up-to-date check: the same resolved steps under the same slimq version parsed
+        // when they ran, and a skipped re-run should cost little more than the JVM's start.
         for (PlannedStep ps : plan.steps()) {
             validate(parsed, ps);
         }
-        if (plan.finalOut() != null && !force && Files.exists(Path.of(plan.finalOut()), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            throw new SlimqException(Failure.USAGE, "final output " + plan.finalOut() + " already exists; pass --force to replace it");
+        if (finalOut != null && !force && Files.exists(finalOut, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            boolean stepRecorded = Fingerprint.recorded(finalOut, Fingerprint.OUTPUT).isPresent();
+            if (!stepRecorded && Fingerprint.recorded(finalOut, RECIPE_TAG).isEmpty()) {
+                throw new SlimqException(Failure.USAGE, "final output " + plan.finalOut() + " already exists; pass --force to replace it");
+            }
+            if (!stepRecorded) {
+                // An earlier result of a recipe, now stale, from a step that keeps no fingerprint of its own.
+                plan = RecipeResolver.resolve(parsed, setMap, System.getenv(), true);
+            }
+            // Otherwise the step that writes it compares its own fingerprint: it skips an output that
+            // is still up to date (e.g. when only a later validate step failed) and replaces a stale one.
         }
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         if (dryRun) {
             if (run.json) {
                 List<StepResult> rs = new ArrayList<>();
                 for (PlannedStep ps : plan.steps()) {
                     rs.add(result(ps, null, null));
                 }
-                JsonOutput.print(out, new Summary(1, recipe.toString(), true, 0, null, plan.finalOut(), plan.workDir(), false, rs));
+                JsonOutput.print(out, new Summary(1, recipe.toString(), true, 0, null, plan.finalOut(), plan.workDir(), false, rs, false));
             } else {
                 for (PlannedStep ps : plan.steps()) {
                     out.println(ps.commandLine());
@@ -128,7 +170,46 @@ public final class RunCommand implements Callable<Integer> {
             }
             return ExitCode.OK.code();
         }
-        return execute(plan, out, err);
+        int code = execute(plan, out, err);
+        if (code == 0 && fp != null) {
+            // Last, once the output is complete: a sidecar never vouches for an unfinished output.
+            fp.writeFile(Fingerprint.sidecarOf(finalOut, RECIPE_TAG));
+        }
+        return code;
+    }
+
+    /**
+     * The recipe as run: every step's resolved arguments (so variables, {@code --set} values and
+     * environment values are in), and as inputs every step's IN and every existing file named by an
+     * option, except what an earlier step of the recipe writes.
+     */
+    private Fingerprint recipeFingerprint(RecipeResolver.Plan plan) {
+        Map<String, String> options = new java.util.TreeMap<>();
+        List<Path> inputs = new ArrayList<>();
+        java.util.Set<Path> written = new java.util.HashSet<>();
+        Path work = plan.workDir() == null ? null : Path.of(plan.workDir()).toAbsolutePath().normalize();
+        for (PlannedStep ps : plan.steps()) {
+            options.put(String.format(java.util.Locale.ROOT, "step %03d", ps.step().index() + 1), String.join("\u0000", ps.argv()));
+            List<String> argv = ps.argv();
+            for (int i = 1; i < argv.size(); i++) {
+                boolean out = i == 2 && ps.step().out() != null;
+                Path p;
+                try {
+                    p = Path.of(argv.get(i)).toAbsolutePath().normalize();
+                } catch (java.nio.file.InvalidPathException e) {
+                    continue; // an option value that cannot be a path names no input
+                }
+                if (out) {
+                    written.add(p);
+                    continue;
+                }
+                boolean candidate = i == 1 ? Files.exists(p) : Files.isRegularFile(p);
+                if (candidate && !written.contains(p) && (work == null || !p.startsWith(work)) && !inputs.contains(p)) {
+                    inputs.add(p);
+                }
+            }
+        }
+        return incremental.fingerprint("run", options, inputs);
     }
 
     /** Parses a step's arguments with a fresh command line, executing nothing. */
@@ -146,8 +227,12 @@ public final class RunCommand implements Callable<Integer> {
     private int execute(RecipeResolver.Plan plan, PrintWriter out, PrintWriter err) {
         Path work = plan.usesWork() ? Path.of(plan.workDir()) : null;
         if (work != null) {
+            // A work directory left by an interrupted or failed run is kept: a step output in it
+            // either records its step's fingerprint (and the step skips it when still up to date, or
+            // replaces it) or is removed before its step runs (below), and a step's interrupted
+            // temp output is resumed only under the same fingerprint. So a re-run, even of an
+            // edited recipe, redoes exactly the steps whose inputs or options changed.
             try {
-                deleteTree(work); // a work directory left by an earlier failed run
                 Files.createDirectories(work);
             } catch (IOException e) {
                 throw IoFailures.wrap("create work directory", work, e);
@@ -163,9 +248,25 @@ public final class RunCommand implements Callable<Integer> {
             if (run.quiet && !argv.contains("--quiet") && !argv.contains("-q")) {
                 argv.add("--quiet");
             }
+            if (incremental.verifyInputs && FINGERPRINTED.contains(ps.step().command()) && !argv.contains("--verify-inputs")) {
+                argv.add("--verify-inputs"); // the steps that keep fingerprints hash their inputs too
+            }
             if (run.threads != null && argv.stream().noneMatch(a -> a.startsWith("--threads"))) {
                 argv.add("--threads");
                 argv.add(run.threads.toString());
+            }
+            if (work != null && ps.step().out() != null) {
+                Path stepTarget = Path.of(argv.get(2));
+                if (stepTarget.toAbsolutePath().normalize().startsWith(work.toAbsolutePath().normalize())
+                        && Files.exists(stepTarget, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                        && Fingerprint.recorded(stepTarget, Fingerprint.OUTPUT).isEmpty()) {
+                    // An intermediate of an interrupted run that cannot vouch for itself: made again.
+                    try {
+                        deleteTree(stepTarget);
+                    } catch (IOException e) {
+                        throw IoFailures.wrap("remove", stepTarget, e);
+                    }
+                }
             }
             if (!run.quiet) {
                 err.println("slimq run: " + ps.step().label() + " (" + (ps.step().index() + 1) + "/" + n + "): " + ps.commandLine());
@@ -200,7 +301,7 @@ public final class RunCommand implements Callable<Integer> {
     private void summary(PrintWriter out, RecipeResolver.Plan plan, int code, String failed, boolean kept, List<StepResult> results) {
         if (run.json) {
             JsonOutput.print(out, new Summary(1, recipe.toString(), false, code, failed, plan.finalOut(),
-                    plan.usesWork() ? plan.workDir() : null, kept, results));
+                    plan.usesWork() ? plan.workDir() : null, kept, results, false));
         }
     }
 

@@ -7,6 +7,7 @@ import dev.slimq.core.SlimqException;
 import dev.slimq.core.checkpoint.Checkpoint;
 import dev.slimq.core.checkpoint.CheckpointWriter;
 import dev.slimq.core.checkpoint.OutputPaths;
+import dev.slimq.core.io.Fingerprint;
 import dev.slimq.core.json.Json;
 import dev.slimq.core.parallel.WorkPool;
 import dev.slimq.core.progress.ProgressListener;
@@ -45,7 +46,18 @@ public final class DequantizeService {
     /** {@code dtype} empty: config.json's {@code torch_dtype}, else F32. */
     public static Result run(Path input, Path output, Optional<DType> dtype, boolean force, long maxShardBytes, int threads,
                              ProgressListener progress) {
-        OutputPaths.check(output, List.of(input), force);
+        return run(input, output, dtype, force, maxShardBytes, threads, progress, null);
+    }
+
+    /**
+     * With {@code fingerprint}: recorded with the output, an earlier slimq result under {@code output}
+     * replaced without {@code force}, and an interrupted run with the same fingerprint resumed (its
+     * finished tensors kept; see {@link CheckpointWriter}).
+     */
+    public static Result run(Path input, Path output, Optional<DType> dtype, boolean force, long maxShardBytes, int threads,
+                             ProgressListener progress, Fingerprint fingerprint) {
+        OutputPaths.check(output, List.of(input), force
+                || fingerprint != null && Fingerprint.recorded(output, Fingerprint.OUTPUT).isPresent());
         try (Checkpoint ckpt = Checkpoint.open(input); WorkPool pool = new WorkPool(threads)) {
             QuantizedCheckpointReader reader = QuantFormat.detect(ckpt).orElseThrow(() -> new SlimqException(Failure.UNSUPPORTED,
                     input + " is not quantized in a format slimq reads (compressed-tensors, gptq, slimq); nothing to dequantize"));
@@ -71,11 +83,15 @@ public final class DequantizeService {
                 jobs.add(t.name());
             }
             long total = out.stream().mapToLong(TensorInfo::byteCount).sum();
-            try (CheckpointWriter writer = CheckpointWriter.create(output, out, ckpt.metadata(), maxShardBytes, ckpt)) {
+            try (CheckpointWriter writer = CheckpointWriter.create(output, out, ckpt.metadata(), maxShardBytes, ckpt, fingerprint)) {
                 ProgressTask task = progress.task("dequantize", total, "bytes");
                 pool.map(jobs.size(), i -> {
                     String name = jobs.get(i);
                     TensorInfo planned = writer.tensor(name);
+                    if (writer.isFinished(name)) { // kept from an interrupted run with the same fingerprint
+                        task.advance(planned.byteCount());
+                        return null;
+                    }
                     try (SafetensorsWriter.TensorSink s = writer.open(name)) {
                         if (weightInfo.containsKey(name)) {
                             float[] w = reader.dequantize(name);

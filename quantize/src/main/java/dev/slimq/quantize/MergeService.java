@@ -6,6 +6,7 @@ import dev.slimq.core.SlimqException;
 import dev.slimq.core.checkpoint.Checkpoint;
 import dev.slimq.core.checkpoint.CheckpointWriter;
 import dev.slimq.core.checkpoint.OutputPaths;
+import dev.slimq.core.io.Fingerprint;
 import dev.slimq.core.json.Json;
 import dev.slimq.core.safetensors.SafetensorsWriter;
 import dev.slimq.core.tensor.DType;
@@ -43,6 +44,15 @@ public final class MergeService {
     }
 
     public static Result run(Path output, List<Path> partDirs, Optional<Path> inputOverride, boolean force) {
+        return run(output, partDirs, inputOverride, force, null);
+    }
+
+    /**
+     * With {@code fingerprint}: recorded with the output, an earlier slimq result under {@code output}
+     * replaced without {@code force}, and an interrupted merge with the same fingerprint resumed.
+     */
+    public static Result run(Path output, List<Path> partDirs, Optional<Path> inputOverride, boolean force,
+                             Fingerprint fingerprint) {
         if (partDirs.isEmpty()) {
             throw new SlimqException(Failure.USAGE, "merge needs at least one PART directory");
         }
@@ -94,7 +104,8 @@ public final class MergeService {
         Path input = inputOverride.orElse(Path.of(first.path("input").asText()));
         List<Path> inputs = new ArrayList<>(partDirs);
         inputs.add(input);
-        OutputPaths.check(output, inputs, force);
+        OutputPaths.check(output, inputs, force
+                || fingerprint != null && Fingerprint.recorded(output, Fingerprint.OUTPUT).isPresent());
 
         // The planned output, in final order, and which part holds each tensor.
         List<TensorInfo> planned = new ArrayList<>();
@@ -143,12 +154,16 @@ public final class MergeService {
                 }
             }
             long maxShard = first.path("max_shard_bytes").asLong();
-            try (CheckpointWriter writer = CheckpointWriter.create(output, planned, metadata, maxShard, in.isDirectory() ? in : null)) {
+            try (CheckpointWriter writer = CheckpointWriter.create(output, planned, metadata, maxShard, in.isDirectory() ? in : null,
+                    fingerprint)) {
                 for (TensorInfo t : planned) {
                     Checkpoint c = partCkpt.get(partOf.get(t.name()));
                     TensorInfo have = c.tensor(t.name());
                     if (have.dtype() != t.dtype() || !java.util.Arrays.equals(have.shape(), t.shape())) {
                         throw new SlimqException(Failure.BAD_INPUT, "part " + partOf.get(t.name()) + ": tensor " + t.name() + " is not as planned");
+                    }
+                    if (writer.isFinished(t.name())) {
+                        continue; // kept from an interrupted merge with the same fingerprint
                     }
                     try (TensorView v = c.map(t.name()); SafetensorsWriter.TensorSink s = writer.open(t.name())) {
                         s.write(v.segment());

@@ -6,6 +6,7 @@ import dev.slimq.core.SlimqException;
 import dev.slimq.core.checkpoint.Checkpoint;
 import dev.slimq.core.checkpoint.CheckpointWriter;
 import dev.slimq.core.checkpoint.OutputPaths;
+import dev.slimq.core.io.Fingerprint;
 import dev.slimq.core.json.Json;
 import dev.slimq.core.layout.ModelLayout;
 import dev.slimq.core.layout.TensorRole;
@@ -57,6 +58,12 @@ import java.util.zip.CRC32;
  *       before the output is committed atomically.</li>
  * </ol>
  * Memory per worker is one weight as floats plus its codes; bytes are identical for any thread count.
+ *
+ * <p>With a {@link Fingerprint} the run is resumable (see {@link CheckpointWriter}): each unit's plan
+ * and each quantized weight's report entry are noted as they are decided, so a run resumed after an
+ * interruption reads the noted plans instead of planning those units again, and writes only the
+ * tensors the interrupted run did not finish (a weight whose output tensors are all kept, and whose
+ * report entry is noted, is neither read nor quantized). The result is the same bytes.
  */
 public final class QuantizeService {
     public static final String REPORT_FILE = "quantization-report.json";
@@ -78,6 +85,16 @@ public final class QuantizeService {
      * covers that part's tensors only.
      */
     public static QuantizeResult run(Path input, Path output, QuantizeOptions o, ProgressListener progress, ShardRun.Spec shard) {
+        return run(input, output, o, progress, shard, null);
+    }
+
+    /**
+     * With {@code fingerprint} non-null the output records it and the run resumes an interrupted run
+     * with the same fingerprint (see the class comment); an existing output that records another
+     * fingerprint is an earlier slimq result and is replaced without {@code --force}.
+     */
+    public static QuantizeResult run(Path input, Path output, QuantizeOptions o, ProgressListener progress, ShardRun.Spec shard,
+                                     Fingerprint fingerprint) {
         long t0 = System.nanoTime();
         if (shard != null && o.dryRun()) {
             throw new SlimqException(Failure.USAGE, "--shard writes a part; it cannot be combined with --dry-run");
@@ -86,8 +103,10 @@ public final class QuantizeService {
             throw new SlimqException(Failure.USAGE, "--shard writes a part directory; name PART without .safetensors");
         }
         if (!o.dryRun()) {
-            OutputPaths.check(output, List.of(input), o.force());
+            OutputPaths.check(output, List.of(input), o.force()
+                    || fingerprint != null && Fingerprint.recorded(output, Fingerprint.OUTPUT).isPresent());
         }
+        Map<String, String> previous = fingerprint == null || o.dryRun() ? Map.of() : CheckpointWriter.previousNotes(output, fingerprint);
         QuantFormat format = QuantFormat.byName(o.format());
         try (Checkpoint ckpt = Checkpoint.open(input); WorkPool pool = new WorkPool(o.threads())) {
             if (QuantFormat.detect(ckpt).isPresent()) {
@@ -118,8 +137,11 @@ public final class QuantizeService {
                 checkScheme(u, bases.getLast(), keepOutliers, quantizer, format, o);
             }
             boolean needsData = keepOutliers || o.method() == Method.FINEQUANT;
-            List<UnitPlan> plans = pool.map(units.size(), i -> planUnit(ckpt, units.get(i), bases.get(i), o, quantizer,
-                    keepOutliers, needsData, format));
+            List<UnitPlan> plans = pool.map(units.size(), i -> {
+                String noted = previous.get(planKey(units.get(i)));
+                return noted != null ? decodePlan(units.get(i), noted)
+                        : planUnit(ckpt, units.get(i), bases.get(i), o, quantizer, keepOutliers, needsData, format);
+            });
             double planSeconds = (System.nanoTime() - t0) / 1e9;
 
             // The output: every input tensor in order, quantized weights replaced by the format's tensors.
@@ -161,21 +183,22 @@ public final class QuantizeService {
 
             if (shard != null) {
                 return runShard(input, output, o, progress, shard, ckpt, pool, outTensors, planOf, storedBytes, plans, notes,
-                        outlierState, format, quantizer, newConfig, t0, planSeconds);
+                        outlierState, format, quantizer, newConfig, t0, planSeconds, fingerprint);
             }
 
             // Pass 2: quantize and write.
             long t1 = System.nanoTime();
             Map<String, QuantizationReport.TensorEntry> entries = new TreeMap<>();
-            try (CheckpointWriter writer = CheckpointWriter.create(output, outTensors, ckpt.metadata(), o.maxShardBytes(), ckpt)) {
+            try (CheckpointWriter writer = CheckpointWriter.create(output, outTensors, ckpt.metadata(), o.maxShardBytes(), ckpt, fingerprint)) {
+                notePlans(writer, plans);
+                int resumed = writer.resumedTensorCount();
                 List<TensorInfo> jobs = new ArrayList<>(ckpt.tensors());
                 jobs.sort(Comparator.comparingLong((TensorInfo t) -> -t.byteCount()).thenComparing(TensorInfo::name));
                 ProgressTask task = progress.task("quantize", ckpt.dataBytes(), "bytes");
                 List<QuantizationReport.TensorEntry> done = pool.map(jobs.size(), i -> {
                     TensorInfo t = jobs.get(i);
-                    UnitPlan p = planOf.get(t.name());
-                    QuantizationReport.TensorEntry e = p == null ? copy(ckpt, t, writer)
-                            : quantizeOne(ckpt, input, t, p, quantizer, format, writer, storedBytes.get(t.name()), o.method());
+                    QuantizationReport.TensorEntry e = writeOne(ckpt, input, t, planOf.get(t.name()), quantizer, format, writer,
+                            storedBytes.get(t.name()), o.method());
                     task.advance(t.byteCount());
                     return e;
                 });
@@ -194,7 +217,7 @@ public final class QuantizeService {
                 writer.commit();
                 double quantizeSeconds = (System.nanoTime() - t1) / 1e9;
                 return new QuantizeResult(report, false, ckpt.dataBytes(), outputBytes, planSeconds, quantizeSeconds,
-                        (System.nanoTime() - t0) / 1e9);
+                        (System.nanoTime() - t0) / 1e9, resumed);
             }
         }
     }
@@ -204,7 +227,7 @@ public final class QuantizeService {
                                            Checkpoint ckpt, WorkPool pool, List<TensorInfo> outTensors, Map<String, UnitPlan> planOf,
                                            Map<String, Long> storedBytes, List<UnitPlan> plans, List<String> notes,
                                            String outlierState, QuantFormat format, Quantizer quantizer, ObjectNode newConfig,
-                                           long t0, double planSeconds) {
+                                           long t0, double planSeconds, Fingerprint fingerprint) {
         if (shard.n() > ckpt.tensors().size()) {
             throw new SlimqException(Failure.USAGE, "--shard " + shard + ": the input has only " + ckpt.tensors().size()
                     + " tensors; use at most that many parts");
@@ -224,15 +247,16 @@ public final class QuantizeService {
         List<TensorInfo> mine = outTensors.stream().filter(t -> outPart.get(t.name()) == shard.k()).toList();
         long t1 = System.nanoTime();
         Map<String, QuantizationReport.TensorEntry> entries = new TreeMap<>();
-        try (CheckpointWriter writer = CheckpointWriter.create(output, mine, ckpt.metadata(), 0, null)) {
+        try (CheckpointWriter writer = CheckpointWriter.create(output, mine, ckpt.metadata(), 0, null, fingerprint)) {
+            notePlans(writer, plans);
+            int resumed = writer.resumedTensorCount();
             List<TensorInfo> jobs = new ArrayList<>(ckpt.tensors().stream().filter(t -> partOfInput.get(t.name()) == shard.k()).toList());
             jobs.sort(Comparator.comparingLong((TensorInfo t) -> -t.byteCount()).thenComparing(TensorInfo::name));
             ProgressTask task = progress.task("quantize " + shard, jobs.stream().mapToLong(TensorInfo::byteCount).sum(), "bytes");
             List<QuantizationReport.TensorEntry> done = pool.map(jobs.size(), i -> {
                 TensorInfo t = jobs.get(i);
-                UnitPlan p = planOf.get(t.name());
-                QuantizationReport.TensorEntry e = p == null ? copy(ckpt, t, writer)
-                        : quantizeOne(ckpt, input, t, p, quantizer, format, writer, storedBytes.get(t.name()), o.method());
+                QuantizationReport.TensorEntry e = writeOne(ckpt, input, t, planOf.get(t.name()), quantizer, format, writer,
+                        storedBytes.get(t.name()), o.method());
                 task.advance(t.byteCount());
                 return e;
             });
@@ -255,7 +279,126 @@ public final class QuantizeService {
             QuantizationReport report = report(o, format, outlierState, notes, plans, storedBytes, entries);
             long partBytes = mine.stream().mapToLong(TensorInfo::byteCount).sum();
             return new QuantizeResult(report, false, jobs.stream().mapToLong(TensorInfo::byteCount).sum(), partBytes, planSeconds,
-                    (System.nanoTime() - t1) / 1e9, (System.nanoTime() - t0) / 1e9);
+                    (System.nanoTime() - t1) / 1e9, (System.nanoTime() - t0) / 1e9, resumed);
+        }
+    }
+
+    /**
+     * One input tensor: copied through, or quantized with its plan, unless a resumed run already has
+     * all of its output tensors (and, for a quantized weight, its noted report entry). A weight is
+     * noted only after every one of its tensors is written, so a note never vouches for missing bytes.
+     */
+    private static QuantizationReport.TensorEntry writeOne(Checkpoint ckpt, Path input, TensorInfo t, UnitPlan p, Quantizer q,
+                                                           QuantFormat format, CheckpointWriter writer, Long stored, Method method) {
+        if (p == null) {
+            if (!writer.isFinished(t.name())) {
+                copy(ckpt, t, writer);
+            }
+            return null;
+        }
+        String key = ENTRY_NOTE + t.name();
+        String noted = writer.previousNotes().get(key);
+        if (noted != null && format.plan(t.name(), (int) t.rows(), (int) t.cols(), p.scheme(), p.outliers().getOrDefault(t.name(), 0),
+                t.dtype()).stream().allMatch(r -> writer.isFinished(r.name()))) {
+            return decodeEntry(noted);
+        }
+        QuantizationReport.TensorEntry e = quantizeOne(ckpt, input, t, p, q, format, writer, stored, method);
+        writer.note(key, encodeEntry(e));
+        return e;
+    }
+
+    private static final String PLAN_NOTE = "plan:";
+    private static final String ENTRY_NOTE = "entry:";
+
+    /** A unit's note key: its member names, so that two units can never share one. */
+    private static String planKey(TensorPolicy.Unit u) {
+        StringBuilder sb = new StringBuilder(PLAN_NOTE);
+        for (TensorInfo t : u.members()) {
+            sb.append(t.name()).append('\u0000');
+        }
+        return sb.toString();
+    }
+
+    private static void notePlans(CheckpointWriter writer, List<UnitPlan> plans) {
+        for (UnitPlan p : plans) {
+            String key = planKey(p.unit());
+            if (!writer.previousNotes().containsKey(key)) {
+                writer.note(key, encodePlan(p));
+            }
+        }
+    }
+
+    // Notes hold doubles as their exact bits, so a resumed report is the same bytes as an uninterrupted one.
+    private static String bits(double d) {
+        return Long.toHexString(Double.doubleToRawLongBits(d));
+    }
+
+    private static double unbits(com.fasterxml.jackson.databind.JsonNode n) {
+        return Double.longBitsToDouble(Long.parseUnsignedLong(n.asText(), 16));
+    }
+
+    private static ObjectNode doubles(Map<String, Double> m) {
+        ObjectNode n = Json.MAPPER.createObjectNode();
+        m.forEach((k, v) -> n.put(k, bits(v)));
+        return n;
+    }
+
+    private static Map<String, Double> undoubles(com.fasterxml.jackson.databind.JsonNode n) {
+        Map<String, Double> m = new TreeMap<>();
+        n.properties().forEach(e -> m.put(e.getKey(), unbits(e.getValue())));
+        return m;
+    }
+
+    private static String encodePlan(UnitPlan p) {
+        ObjectNode n = Json.MAPPER.createObjectNode();
+        QuantScheme s = p.scheme();
+        n.put("bits", s.bits()).put("group", s.groupSize()).put("symmetric", s.symmetric()).put("zero", s.zeroMode().name())
+                .put("scale", s.scaleDtype().wireName());
+        ObjectNode out = n.putObject("outliers");
+        p.outliers().forEach(out::put);
+        if (p.finequant() != null) {
+            n.set("finequant", doubles(p.finequant()));
+        }
+        return n.toString();
+    }
+
+    private static UnitPlan decodePlan(TensorPolicy.Unit u, String text) {
+        try {
+            var n = Json.MAPPER.readTree(text);
+            QuantScheme s = new QuantScheme(n.get("bits").asInt(), n.get("group").asInt(), n.get("symmetric").asBoolean(),
+                    ZeroMode.valueOf(n.get("zero").asText()), DType.fromWireName(n.get("scale").asText()).orElseThrow());
+            Map<String, Integer> outliers = new LinkedHashMap<>();
+            n.get("outliers").properties().forEach(e -> outliers.put(e.getKey(), e.getValue().asInt()));
+            return new UnitPlan(u, s, outliers, n.has("finequant") ? undoubles(n.get("finequant")) : null);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            // Notes are checksummed line by line: a malformed one means a bug, not a torn write.
+            throw new IllegalStateException("unreadable resume note for " + u.key(), e);
+        }
+    }
+
+    private static String encodeEntry(QuantizationReport.TensorEntry e) {
+        ObjectNode n = Json.MAPPER.createObjectNode();
+        n.put("name", e.name()).put("rows", e.rows()).put("cols", e.cols()).put("method", e.method()).put("bits", e.bits())
+                .put("group", e.groupSize()).put("zero", e.zeroMode()).put("symmetric", e.symmetric())
+                .put("outlier_fraction", bits(e.outlierFraction())).put("sqnr", bits(e.sqnrDb()))
+                .put("rel_frobenius", bits(e.relFrobeniusError())).put("max_abs", bits(e.maxAbsError()))
+                .put("output_rel", bits(e.outputRelError())).put("bpw", bits(e.bitsPerWeight())).put("stored", e.storedBytes());
+        if (e.finequant() != null) {
+            n.set("finequant", doubles(e.finequant()));
+        }
+        return n.toString();
+    }
+
+    private static QuantizationReport.TensorEntry decodeEntry(String text) {
+        try {
+            var n = Json.MAPPER.readTree(text);
+            return new QuantizationReport.TensorEntry(n.get("name").asText(), n.get("rows").asInt(), n.get("cols").asInt(),
+                    n.get("method").asText(), n.get("bits").asInt(), n.get("group").asInt(), n.get("zero").asText(),
+                    n.get("symmetric").asBoolean(), unbits(n.get("outlier_fraction")), unbits(n.get("sqnr")),
+                    unbits(n.get("rel_frobenius")), unbits(n.get("max_abs")), unbits(n.get("output_rel")), unbits(n.get("bpw")),
+                    n.get("stored").asLong(), n.has("finequant") ? undoubles(n.get("finequant")) : null);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("unreadable resume note", e);
         }
     }
 

@@ -91,10 +91,10 @@ class RecipeRunTest {
         assertEquals(0, j.get("steps").get(1).get("exit_code").asInt());
         assertTrue(j.get("steps").get(0).get("duration_ms").asLong() >= 0);
 
-        // The final output now exists: refused without --force (before anything runs), fine with it.
+        // The final output now exists and records this recipe run: skipped; --force runs it again.
         Run again = run("run", r.toString());
-        assertEquals(2, again.code(), again.err());
-        assertTrue(again.err().contains("already exists"), again.err());
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.err().contains("up to date"), again.err());
         Run forced = run("run", r.toString(), "--force", "--keep-work", "--quiet");
         assertEquals(0, forced.code(), forced.err());
         assertTrue(Files.isRegularFile(tmp.resolve(".w4.slimq-work/report.json")), "--keep-work keeps it");

@@ -2,6 +2,7 @@ package dev.slimq.core.checkpoint;
 
 import dev.slimq.core.Text;
 import dev.slimq.core.IoFailures;
+import dev.slimq.core.io.Fingerprint;
 import dev.slimq.core.io.PendingOutputs;
 import dev.slimq.core.safetensors.SafetensorsWriter;
 import dev.slimq.core.safetensors.WritePlan;
@@ -29,6 +30,15 @@ import java.util.TreeMap;
  * other files of the input copied through, and the index written last. With {@code force} an existing
  * output is replaced only at that final step, so a failed run never destroys the previous output.
  * Closing without committing deletes everything written.
+ *
+ * <p><b>Incremental and resumable.</b> Created with a {@link Fingerprint}, the writer records it in
+ * the output's sidecar (inside a directory output, beside a file output; the weight files' bytes are
+ * the same either way) and keeps its temp output resumable: the fingerprint is written into the
+ * temp state first, SIGINT and SIGTERM leave the temp state in place, and a later writer with the
+ * same fingerprint keeps every journaled tensor whose bytes still match their CRC32C
+ * ({@link #isFinished}), plus the {@link #note notes} the command left, so that only the unfinished
+ * work is done again. Leftovers with a different fingerprint are deleted. A failed run (an exception)
+ * still deletes everything, as without a fingerprint.
  */
 public final class CheckpointWriter implements AutoCloseable {
     private final Path output;
@@ -40,14 +50,49 @@ public final class CheckpointWriter implements AutoCloseable {
     private final Map<Path, byte[]> files = new TreeMap<>();
     private final java.util.Set<Path> omitted = new java.util.HashSet<>();
     private final Checkpoint copyFrom;
+    private final Fingerprint fingerprint;
+    private ResumeNotes notes;
+    private Map<String, String> previousNotes = Map.of();
     private boolean committed;
 
-    private CheckpointWriter(Path output, boolean singleFile, Path staging, ShardPlan shards, Checkpoint copyFrom) {
+    private CheckpointWriter(Path output, boolean singleFile, Path staging, ShardPlan shards, Checkpoint copyFrom, Fingerprint fingerprint) {
         this.output = output;
         this.singleFile = singleFile;
         this.staging = staging;
         this.shards = shards;
         this.copyFrom = copyFrom;
+        this.fingerprint = fingerprint;
+    }
+
+    private static boolean isSingleFile(Path output) {
+        return output.getFileName().toString().endsWith(".safetensors");
+    }
+
+    private static Path stagingOf(Path output) {
+        return output.resolveSibling("." + output.getFileName() + ".partial");
+    }
+
+    /** Where the fingerprint of the run writing {@code output} is kept until it commits. */
+    static Path pendingFingerprintOf(Path output) {
+        return isSingleFile(output)
+                ? output.resolveSibling("." + output.getFileName() + ".partial.slimq-" + Fingerprint.OUTPUT + ".json")
+                : stagingOf(output).resolve(".slimq-" + Fingerprint.OUTPUT + ".json");
+    }
+
+    private static Path notesOf(Path output) {
+        return isSingleFile(output) ? output.resolveSibling("." + output.getFileName() + ".notes") : stagingOf(output).resolve(".slimq-notes");
+    }
+
+    /**
+     * The notes an interrupted run with this fingerprint left for {@code output} (empty when there
+     * was none, or it had another fingerprint): read before the writer exists, so that a command can
+     * skip planning work whose result it noted.
+     */
+    public static Map<String, String> previousNotes(Path output, Fingerprint fingerprint) {
+        if (fingerprint == null || !Fingerprint.readFile(pendingFingerprintOf(output)).map(fingerprint::equals).orElse(false)) {
+            return Map.of();
+        }
+        return ResumeNotes.read(notesOf(output));
     }
 
     /**
@@ -61,7 +106,20 @@ public final class CheckpointWriter implements AutoCloseable {
      */
     public static CheckpointWriter create(Path output, List<TensorInfo> tensors, Map<String, String> metadata,
                                           long maxShardBytes, Checkpoint copyFrom) {
-        boolean single = output.getFileName().toString().endsWith(".safetensors");
+        return create(output, tensors, metadata, maxShardBytes, copyFrom, null);
+    }
+
+    /**
+     * {@link #create(Path, List, Map, long, Checkpoint)} that records {@code fingerprint} with the
+     * output and resumes an interrupted run with the same fingerprint (see the class comment);
+     * {@code fingerprint} null for a plain writer.
+     */
+    public static CheckpointWriter create(Path output, List<TensorInfo> tensors, Map<String, String> metadata,
+                                          long maxShardBytes, Checkpoint copyFrom, Fingerprint fingerprint) {
+        if (fingerprint != null) {
+            return createResumable(output, tensors, metadata, maxShardBytes, copyFrom, fingerprint);
+        }
+        boolean single = isSingleFile(output);
         ShardPlan plan = ShardPlan.of(tensors, single ? 0 : maxShardBytes, metadata);
         Path parent = output.toAbsolutePath().getParent();
         try {
@@ -70,7 +128,7 @@ public final class CheckpointWriter implements AutoCloseable {
             throw IoFailures.wrap("create", parent, e);
         }
         if (single) {
-            CheckpointWriter w = new CheckpointWriter(output, true, null, plan, null);
+            CheckpointWriter w = new CheckpointWriter(output, true, null, plan, null, null);
             SafetensorsWriter sw = SafetensorsWriter.create(output, plan.shards().getFirst().plan());
             w.writers.add(sw);
             for (TensorInfo t : sw.plan().tensors()) {
@@ -87,7 +145,7 @@ public final class CheckpointWriter implements AutoCloseable {
             PendingOutputs.unregister(staging);
             throw IoFailures.wrap("create", staging, e);
         }
-        CheckpointWriter w = new CheckpointWriter(output, false, staging, plan, copyFrom);
+        CheckpointWriter w = new CheckpointWriter(output, false, staging, plan, copyFrom, null);
         try {
             for (ShardPlan.Shard s : plan.shards()) {
                 SafetensorsWriter sw = SafetensorsWriter.create(staging.resolve(s.fileName()), s.plan());
@@ -101,6 +159,77 @@ public final class CheckpointWriter implements AutoCloseable {
             throw e;
         }
         return w;
+    }
+
+    private static CheckpointWriter createResumable(Path output, List<TensorInfo> tensors, Map<String, String> metadata,
+                                                    long maxShardBytes, Checkpoint copyFrom, Fingerprint fingerprint) {
+        boolean single = isSingleFile(output);
+        ShardPlan plan = ShardPlan.of(tensors, single ? 0 : maxShardBytes, metadata);
+        Path parent = output.toAbsolutePath().getParent();
+        Path pendingFp = pendingFingerprintOf(output);
+        Path staging = single ? null : stagingOf(output);
+        boolean same = Fingerprint.readFile(pendingFp).map(fingerprint::equals).orElse(false);
+        try {
+            Files.createDirectories(parent);
+            if (!same) {
+                // Another run's leftovers (other inputs, options or version): nothing in them is ours.
+                if (single) {
+                    PendingOutputs.deleteRecursively(pendingFp);
+                    PendingOutputs.deleteRecursively(notesOf(output));
+                    PendingOutputs.deleteRecursively(SafetensorsWriter.tempPathFor(output));
+                    PendingOutputs.deleteRecursively(SafetensorsWriter.journalPathFor(output));
+                } else {
+                    PendingOutputs.deleteRecursively(staging);
+                    Files.createDirectories(staging);
+                }
+                // First, before any tensor: journaled bytes are only ever trusted under this fingerprint.
+                fingerprint.writeFile(pendingFp);
+            }
+        } catch (IOException e) {
+            throw IoFailures.wrap("create", single ? parent : staging, e);
+        }
+        CheckpointWriter w = new CheckpointWriter(output, single, staging, plan, single ? null : copyFrom, fingerprint);
+        try {
+            w.previousNotes = same ? ResumeNotes.read(notesOf(output)) : Map.of();
+            w.notes = new ResumeNotes(notesOf(output));
+            for (ShardPlan.Shard s : plan.shards()) {
+                Path target = single ? output : staging.resolve(s.fileName());
+                SafetensorsWriter sw = SafetensorsWriter.resume(target, s.plan());
+                w.writers.add(sw);
+                for (TensorInfo t : s.plan().tensors()) {
+                    w.writerOf.put(t.name(), sw);
+                }
+            }
+        } catch (RuntimeException e) {
+            w.close();
+            throw e;
+        }
+        return w;
+    }
+
+    /** True when the tensor is completely written, in this run or kept from an interrupted one. */
+    public boolean isFinished(String name) {
+        return writerFor(name).isFinished(name);
+    }
+
+    /** How many tensors were kept from an interrupted run with the same fingerprint. */
+    public int resumedTensorCount() {
+        return writers.stream().mapToInt(w -> w.resumedTensors().size()).sum();
+    }
+
+    /** The notes an interrupted run with the same fingerprint left (see {@link #note}). */
+    public Map<String, String> previousNotes() {
+        return previousNotes;
+    }
+
+    /**
+     * Records a note for a later run that resumes this one (e.g. a tensor's report entry, once all
+     * its bytes are written); nothing happens on a writer without a fingerprint.
+     */
+    public void note(String key, String value) {
+        if (notes != null) {
+            notes.append(key, value);
+        }
     }
 
     public ShardPlan shards() {
@@ -162,12 +291,28 @@ public final class CheckpointWriter implements AutoCloseable {
         if (committed) {
             return;
         }
+        if (singleFile && fingerprint != null) {
+            // The old sidecar goes first: a crash before the new one is in place costs a redo only.
+            PendingOutputs.deleteRecursively(Fingerprint.sidecarOf(output, Fingerprint.OUTPUT));
+        }
         for (SafetensorsWriter w : writers) {
             w.commit();
         }
         if (singleFile) {
+            if (fingerprint != null) {
+                try {
+                    Files.move(pendingFingerprintOf(output), Fingerprint.sidecarOf(output, Fingerprint.OUTPUT),
+                            StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (IOException e) {
+                    throw IoFailures.wrap("write", Fingerprint.sidecarOf(output, Fingerprint.OUTPUT), e);
+                }
+                PendingOutputs.deleteRecursively(notesOf(output));
+            }
             committed = true;
             return;
+        }
+        if (fingerprint != null) {
+            PendingOutputs.deleteRecursively(notesOf(output)); // the sidecar beside it moves in with the output
         }
         try {
             Map<Path, byte[]> explicit = new LinkedHashMap<>(files);
@@ -258,6 +403,10 @@ public final class CheckpointWriter implements AutoCloseable {
     public void close() {
         for (SafetensorsWriter w : writers) {
             w.close();
+        }
+        if (!committed && fingerprint != null && singleFile) {
+            PendingOutputs.deleteRecursively(pendingFingerprintOf(output));
+            PendingOutputs.deleteRecursively(notesOf(output));
         }
         if (!committed && staging != null) {
             PendingOutputs.deleteRecursively(staging);

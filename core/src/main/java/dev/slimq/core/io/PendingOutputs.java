@@ -13,6 +13,8 @@ import java.util.stream.Stream;
  * SIGTERM and normal exit) deletes whatever is still registered. Writers register a temp file or
  * directory when they create it and unregister it once it has been renamed into place. A SIGKILL
  * skips the hook, but even then nothing exists under a final name: only hidden temp names remain.
+ * Resumable writers (those given a {@link Fingerprint}) do not register their temp state: after a
+ * SIGINT or SIGTERM, as after a SIGKILL, it stays for the next run with the same fingerprint.
  */
 public final class PendingOutputs {
     private static final Set<Path> PENDING = ConcurrentHashMap.newKeySet();

@@ -30,6 +30,12 @@ import java.util.zip.CRC32C;
  * written completely, flushes to disk and renames the temp file over the target in one step. Closing
  * without committing, an exception, SIGINT or SIGTERM delete the temp file; a SIGKILL leaves only the
  * hidden temp name. Nothing ever appears under the final name half-written.
+ *
+ * <p>A writer made by {@link #resume} picks up what an interrupted writer of the same plan left: the
+ * temp file is kept when its header is the plan's, and each journaled tensor whose bytes still match
+ * the journal's CRC32C counts as finished (a damaged one is written again). Such a writer keeps its
+ * temp file and journal on SIGINT and SIGTERM, so an interrupted run can be resumed; its caller
+ * decides when the leftovers belong to the same run (see {@code CheckpointWriter}).
  */
 public final class SafetensorsWriter implements AutoCloseable {
     private static final int CHUNK = 1 << 20;
@@ -41,6 +47,8 @@ public final class SafetensorsWriter implements AutoCloseable {
     private final WriteJournal journal;
     private final Map<String, Boolean> finished = new ConcurrentHashMap<>();
     private final Map<String, Boolean> open = new ConcurrentHashMap<>();
+    /** Tensors a previous run finished and this run has not rewritten: they may be written again. */
+    private final Map<String, Boolean> resumed = new ConcurrentHashMap<>();
     private volatile boolean committed;
     private volatile boolean closed;
 
@@ -67,10 +75,16 @@ public final class SafetensorsWriter implements AutoCloseable {
      * is left untouched until {@link #commit} replaces it (callers decide whether that is allowed).
      */
     public static SafetensorsWriter create(Path target, WritePlan plan) {
+        return create(target, plan, true);
+    }
+
+    private static SafetensorsWriter create(Path target, WritePlan plan, boolean deleteOnSignal) {
         Path temp = tempPathFor(target);
         Path journalPath = journalPathFor(target);
-        PendingOutputs.register(temp);
-        PendingOutputs.register(journalPath);
+        if (deleteOnSignal) {
+            PendingOutputs.register(temp);
+            PendingOutputs.register(journalPath);
+        }
         FileChannel ch = null;
         try {
             Files.deleteIfExists(journalPath);
@@ -84,6 +98,88 @@ public final class SafetensorsWriter implements AutoCloseable {
             abandon(ch, temp, journalPath);
             throw IoFailures.wrap("write", temp, e);
         }
+    }
+
+    /**
+     * Starts or resumes writing {@code target}: when the temp file of an interrupted writer exists
+     * with this plan's header, every journaled tensor whose bytes match its CRC32C is kept as finished
+     * (see {@link #resumedTensors}); otherwise this is {@link #create}. The temp file and journal are
+     * not deleted on SIGINT/SIGTERM, so that the run can be resumed after a clean interrupt too.
+     */
+    public static SafetensorsWriter resume(Path target, WritePlan plan) {
+        Path temp = tempPathFor(target);
+        Path journalPath = journalPathFor(target);
+        if (!Files.isRegularFile(temp) || !Files.isRegularFile(journalPath)) {
+            return create(target, plan, false);
+        }
+        FileChannel ch = null;
+        try {
+            ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.READ);
+            long dataStart = 8L + plan.headerLength();
+            ByteBuffer head = ByteBuffer.allocate((int) dataStart);
+            if (ch.size() >= dataStart) {
+                while (head.hasRemaining() && ch.read(head, head.position()) > 0) {
+                    // fill the header
+                }
+            }
+            if (head.hasRemaining() || !sameHeader(head.flip(), plan)) {
+                ch.close();
+                return create(target, plan, false);
+            }
+            WriteJournal journal = new WriteJournal(journalPath);
+            List<WriteJournal.Entry> kept = new ArrayList<>();
+            ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
+            for (WriteJournal.Entry e : WriteJournal.read(journalPath).values()) {
+                TensorInfo t = plan.contains(e.name()) ? plan.tensor(e.name()) : null;
+                if (t != null && t.begin() == e.begin() && t.end() == e.end() && dataStart + e.end() <= ch.size()
+                        && crc32c(ch, dataStart + e.begin(), dataStart + e.end(), buf) == e.crc32c()) {
+                    kept.add(e);
+                }
+            }
+            // Only verified entries stay: a damaged tensor is written again, and its old line must
+            // not vouch for it if this run is interrupted too.
+            journal.rewrite(kept);
+            SafetensorsWriter w = new SafetensorsWriter(target, temp, plan, ch, journal);
+            for (WriteJournal.Entry e : kept) {
+                w.finished.put(e.name(), Boolean.TRUE);
+                w.resumed.put(e.name(), Boolean.TRUE);
+            }
+            return w;
+        } catch (IOException e) {
+            abandon(ch, temp, journalPath);
+            throw IoFailures.wrap("read", temp, e);
+        }
+    }
+
+    private static boolean sameHeader(ByteBuffer head, WritePlan plan) {
+        ByteBuffer expected = ByteBuffer.allocate(8 + plan.headerLength()).order(ByteOrder.LITTLE_ENDIAN);
+        expected.putLong(plan.headerLength()).put(plan.headerRef()).flip();
+        return expected.equals(head);
+    }
+
+    private static int crc32c(FileChannel ch, long from, long to, ByteBuffer buf) throws IOException {
+        CRC32C crc = new CRC32C();
+        long pos = from;
+        while (pos < to) {
+            buf.clear().limit((int) Math.min(buf.capacity(), to - pos));
+            int n = ch.read(buf, pos);
+            if (n < 0) {
+                return ~(int) crc.getValue(); // shorter than journaled: cannot match
+            }
+            pos += n;
+            crc.update(buf.flip());
+        }
+        return (int) crc.getValue();
+    }
+
+    /** Names of the tensors kept from the interrupted run that {@link #resume} found. */
+    public List<String> resumedTensors() {
+        return new ArrayList<>(resumed.keySet());
+    }
+
+    /** True when the tensor is completely written (in this run or kept from an interrupted one). */
+    public boolean isFinished(String name) {
+        return finished.containsKey(name);
     }
 
     private static void abandon(FileChannel ch, Path temp, Path journal) {
@@ -126,6 +222,9 @@ public final class SafetensorsWriter implements AutoCloseable {
             throw new IllegalStateException("writer for " + target + " is closed");
         }
         TensorInfo t = plan.tensor(name);
+        if (resumed.remove(name) != null) {
+            finished.remove(name); // kept from an interrupted run, but the caller writes it again
+        }
         if (finished.containsKey(name) || open.putIfAbsent(name, Boolean.TRUE) != null) {
             throw new IllegalStateException("tensor '" + name + "' is already being written or finished");
         }

@@ -30,10 +30,26 @@ public final class WriteJournal {
         return path;
     }
 
-    synchronized void append(Entry e) {
-        String line = escape(e.name()) + '\t' + e.begin() + '\t' + e.end() + '\t' + Integer.toHexString(e.crc32c()) + '\n';
+    /** Replaces the journal's content with {@code entries} (the ones a resumed run verified). */
+    synchronized void rewrite(Iterable<Entry> entries) {
+        StringBuilder sb = new StringBuilder();
+        for (Entry e : entries) {
+            sb.append(line(e));
+        }
         try {
-            Files.writeString(path, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            Files.writeString(path, sb, StandardCharsets.UTF_8);
+        } catch (IOException ex) {
+            throw IoFailures.wrap("write", path, ex);
+        }
+    }
+
+    private static String line(Entry e) {
+        return escape(e.name()) + '\t' + e.begin() + '\t' + e.end() + '\t' + Integer.toHexString(e.crc32c()) + '\n';
+    }
+
+    synchronized void append(Entry e) {
+        try {
+            Files.writeString(path, line(e), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         } catch (IOException ex) {
             throw IoFailures.wrap("write", path, ex);
         }
@@ -75,11 +91,13 @@ public final class WriteJournal {
         return out;
     }
 
-    private static String escape(String s) {
+    /** A field with tab, newline, carriage return and backslash escaped, for one-line records. */
+    public static String escape(String s) {
         return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r");
     }
 
-    private static String unescape(String s) {
+    /** The inverse of {@link #escape}. */
+    public static String unescape(String s) {
         StringBuilder sb = new StringBuilder(s.length());
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);

@@ -119,6 +119,11 @@ public final class WritePlan {
         return t;
     }
 
+    /** True when the plan has a tensor of that name. */
+    public boolean contains(String name) {
+        return byName.containsKey(name);
+    }
+
     public Map<String, String> metadata() {
         return metadata;
     }
