@@ -36,6 +36,9 @@ final class CalibrateCommand implements Callable<Integer> {
     @Mixin
     RunOptions run;
 
+    @Mixin
+    IncrementalOptions incremental;
+
     @Parameters(index = "0", paramLabel = "MODEL", description = "Checkpoint (directory with config.json and tokenizer.json).")
     Path model;
 
@@ -57,9 +60,16 @@ final class CalibrateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        var fingerprint = incremental.fingerprint(spec, texts == null ? List.of(model) : List.of(model, texts));
+        if (IncrementalOptions.upToDate(output, fingerprint, dev.slimq.core.io.Fingerprint.OUTPUT, force, run.json,
+                spec.commandLine().getOut(), spec.commandLine().getErr())) {
+            return ExitCode.OK.code();
+        }
+        boolean replace = IncrementalOptions.replaceable(output, force);
         List<String> lines = texts == null ? EvalTexts.bundled() : EvalTexts.read(texts);
-        Calibrator.Result r = Calibrator.run(new Calibrator.Request(model, lines, texts, output, maxTokens, window, run.threadCount(), force,
+        Calibrator.Result r = Calibrator.run(new Calibrator.Request(model, lines, texts, output, maxTokens, window, run.threadCount(), replace,
                 QuantizedWeightSource.OPENER));
+        IncrementalOptions.record(output, fingerprint);
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(o, r);

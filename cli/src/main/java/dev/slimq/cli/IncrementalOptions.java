@@ -80,6 +80,39 @@ public final class IncrementalOptions {
         return true;
     }
 
+    /**
+     * For commands whose writer does not record the fingerprint itself (convert, prune, trim-vocab,
+     * reduce-tokens, calibrate): whether {@code out} may be replaced — with {@code force}, or when it
+     * is an earlier slimq result (it records a fingerprint) — after removing that stale record, so a
+     * run that dies between replacing the output and {@link #record recording} its own fingerprint
+     * can never leave the old fingerprint claiming the new bytes. Call after {@link #upToDate}.
+     */
+    static boolean replaceable(Path out, boolean force) {
+        boolean stale = Fingerprint.recorded(out, Fingerprint.OUTPUT).isPresent();
+        if (stale) {
+            dev.slimq.core.io.PendingOutputs.deleteRecursively(Fingerprint.sidecarOf(out, Fingerprint.OUTPUT));
+        }
+        return force || stale;
+    }
+
+    /** Records {@code fingerprint} with the committed output {@code out} (the sidecar is written atomically). */
+    static void record(Path out, Fingerprint fingerprint) {
+        fingerprint.writeFile(Fingerprint.sidecarOf(out, Fingerprint.OUTPUT));
+    }
+
+    /** {@code first} and every path of {@code more} (absent lists skipped): the input list of a fingerprint. */
+    @SafeVarargs
+    static List<Path> inputsOf(Path first, List<Path>... more) {
+        List<Path> all = new java.util.ArrayList<>();
+        all.add(first);
+        for (List<Path> m : more) {
+            if (m != null) {
+                all.addAll(m);
+            }
+        }
+        return all;
+    }
+
     /** The {@code --json} document of a skipped run. */
     record UpToDate(int schemaVersion, boolean upToDate, String output) {
     }

@@ -29,6 +29,9 @@ final class ReduceTokensCommand implements Callable<Integer> {
     @Mixin
     RunOptions run;
 
+    @Mixin
+    IncrementalOptions incremental;
+
     @Parameters(index = "0", paramLabel = "IN", description = "Input .safetensors file.")
     Path in;
 
@@ -103,7 +106,14 @@ final class ReduceTokensCommand implements Callable<Integer> {
         }
         var request = new TokenReductionService.Request(m, fraction, tokens == null ? 0 : tokens, tensors, scores,
                 frames == null ? 0 : frames, keepFirst);
-        TokenReductionService.Result r = TokenReductionService.run(in, out, request, force, run.threadCount());
+        var fingerprint = incremental.fingerprint(spec, java.util.List.of(in));
+        if (IncrementalOptions.upToDate(out, fingerprint, dev.slimq.core.io.Fingerprint.OUTPUT, force, run.json,
+                spec.commandLine().getOut(), spec.commandLine().getErr())) {
+            return ExitCode.OK.code();
+        }
+        boolean replace = IncrementalOptions.replaceable(out, force);
+        TokenReductionService.Result r = TokenReductionService.run(in, out, request, replace, run.threadCount());
+        IncrementalOptions.record(out, fingerprint);
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(o, r);

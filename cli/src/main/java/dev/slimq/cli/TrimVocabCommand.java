@@ -34,6 +34,9 @@ final class TrimVocabCommand implements Callable<Integer> {
     @Mixin
     RunOptions run;
 
+    @Mixin
+    IncrementalOptions incremental;
+
     @Parameters(index = "0", paramLabel = "IN", description = "Checkpoint directory with tokenizer.json.")
     Path in;
 
@@ -59,8 +62,15 @@ final class TrimVocabCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        var fingerprint = incremental.fingerprint(spec, IncrementalOptions.inputsOf(in, keepIds, corpora));
+        if (IncrementalOptions.upToDate(out, fingerprint, dev.slimq.core.io.Fingerprint.OUTPUT, force, run.json,
+                spec.commandLine().getOut(), spec.commandLine().getErr())) {
+            return ExitCode.OK.code();
+        }
+        boolean replace = IncrementalOptions.replaceable(out, force);
         VocabTrimmer.Result r = VocabTrimmer.run(in, out,
-                new VocabTrimmer.Options(keepIds, corpora, minCount, multipleOf, force));
+                new VocabTrimmer.Options(keepIds, corpora, minCount, multipleOf, replace));
+        IncrementalOptions.record(out, fingerprint);
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(o, r);
