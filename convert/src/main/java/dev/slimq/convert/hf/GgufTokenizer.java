@@ -51,8 +51,10 @@ import java.util.regex.Pattern;
  *     {@code Precompiled} normalizer's charsmap, which llama.cpp walks itself). Two deliberate
  *     differences from the converter, which reads them off the transformers object:
  *     {@code add_space_prefix} comes from the Metaspace prepend scheme, and
- *     {@code remove_extra_whitespaces} is true when the normalizer holds {@code Replace(" {2,}", " ")},
- *     the rule transformers' XLM-R conversion writes for SentencePiece's remove_extra_whitespaces (the
+ *     {@code remove_extra_whitespaces} is true when the normalizer holds {@code Replace(" {2,}", " ")}
+ *     (or {@code "▁"}, after a right {@code Strip}, as transformers 4.4x writes it), the rules
+ *     transformers' SentencePiece conversion writes for remove_extra_whitespaces, which in llama.cpp
+ *     also drops trailing spaces (the
  *     converter uses {@code clean_up_tokenization_spaces}, a decoding flag that XLM-R checkpoints set
  *     either way). Normalizers llama.cpp's UGM tokenizer cannot run (NFKC, Nmt, Lowercase, ...) are
  *     dropped with a warning. Added tokens past the model vocabulary keep their text with score 0.</li>
@@ -336,6 +338,7 @@ public final class GgufTokenizer {
         }
         byte[] charsmap = new byte[0];
         boolean removeExtra = false;
+        boolean strip = false;
         List<String> dropped = new ArrayList<>();
         for (JsonNode p : parts) {
             String type = p.path("type").asText("");
@@ -348,11 +351,17 @@ public final class GgufTokenizer {
                 if (charsmap.length > 0 && charsmap.length < 4) {
                     throw new SlimqException(Failure.BAD_INPUT, "tokenizer.json: precompiled_charsmap is " + charsmap.length + " bytes, shorter than its header");
                 }
-            } else if (type.equals("Replace") && " {2,}".equals(p.path("pattern").path("Regex").asText(null)) && " ".equals(p.path("content").asText(null))) {
+            } else if (type.equals("Replace") && " {2,}".equals(p.path("pattern").path("Regex").asText(null))
+                    && List.of(" ", "\u2581").contains(p.path("content").asText(""))) {
                 removeExtra = true;
+            } else if (type.equals("Strip")) {
+                strip = true;
             } else {
                 dropped.add(type.equals("Replace") ? "Replace " + abbreviate(Text.oneLine(p.path("pattern").toString())) : type);
             }
+        }
+        if (strip && !removeExtra) {
+            dropped.add("Strip");
         }
         List<String> warnings = dropped.isEmpty() ? List.of() : List.of("llama.cpp's Unigram (t5) tokenizer runs only a precompiled charsmap and "
                 + "whitespace folding; tokenizer.json's normalizer " + String.join(", ", dropped) + " is not carried into the GGUF, so llama.cpp may "

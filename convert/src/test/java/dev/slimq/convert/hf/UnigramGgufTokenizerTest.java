@@ -87,6 +87,23 @@ class UnigramGgufTokenizerTest {
     }
 
     @Test
+    void newerTransformersWhitespaceRulesAlsoMeanRemoveExtraWhitespaces() {
+        // transformers 4.4x: Precompiled, Strip(right), Replace(" {2,}", "▁")
+        String norm = "{'type':'Sequence','normalizers':[{'type':'Precompiled','precompiled_charsmap':'" + CHARSMAP_BASE64 + "'},"
+                + "{'type':'Strip','strip_left':false,'strip_right':true},{'type':'Replace','pattern':{'Regex':' {2,}'},'content':'▁'}]}";
+        GgufTokenizer.Metadata md = GgufTokenizer.metadata(xlmr(norm, "always"), TOKENIZER_CONFIG, CONFIG, GgufArch.BERT);
+        assertTrue(md.keys().get("tokenizer.ggml.remove_extra_whitespaces").asBool());
+        assertEquals(CHARSMAP_BYTES, md.keys().get("tokenizer.ggml.precompiled_charsmap").asList());
+        assertEquals(List.of(), md.warnings());
+        // A Strip without the folding rule is not something llama.cpp does: warned about.
+        String stripOnly = "{'type':'Sequence','normalizers':[{'type':'Strip','strip_left':false,'strip_right':true}]}";
+        GgufTokenizer.Metadata s = GgufTokenizer.metadata(xlmr(stripOnly, "always"), TOKENIZER_CONFIG, CONFIG, GgufArch.BERT);
+        assertFalse(s.keys().get("tokenizer.ggml.remove_extra_whitespaces").asBool());
+        assertEquals(1, s.warnings().size(), s.warnings().toString());
+        assertTrue(s.warnings().get(0).contains("Strip"), s.warnings().get(0));
+    }
+
+    @Test
     void normalizersLlamaCppCannotRunAreDroppedWithAWarning() {
         String norm = "{'type':'Sequence','normalizers':[{'type':'Nmt'},{'type':'NFKC'}]}";
         GgufTokenizer.Metadata md = GgufTokenizer.metadata(xlmr(norm, "never"), TOKENIZER_CONFIG, CONFIG, GgufArch.BERT);
