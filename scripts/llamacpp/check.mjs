@@ -1,7 +1,9 @@
 // Loads slimq's GGUF outputs in llama.cpp (node-llama-cpp's prebuilt CPU binary, never compiled).
 // Llama: compares llama.cpp's token ids and next-token distributions with slimq's (slimq-NAME.json,
-// written by check.sh); BERT: checks embeddings. Usage: node check.mjs DIR, where DIR holds
-// llama-{f16,q8_0,q4_0}.gguf, llama-spm-f16.gguf, bert-{f16,q8_0,q4_0}.gguf and slimq-llama-*.json.
+// written by check.sh); BERT: checks embeddings; XLM-R (Unigram tokenizer, llama.cpp's "t5"/UGM): compares
+// llama.cpp's token ids and per-text embeddings with slimq's (slimq-xlmr-*.json). Usage: node check.mjs DIR,
+// where DIR holds llama-{f16,q8_0,q4_0}.gguf, llama-spm-f16.gguf, bert-{f16,q8_0,q4_0}.gguf,
+// xlmr-{f16,q8_0}.gguf, slimq-llama-*.json and slimq-xlmr-{f16,q8_0,orig}.json.
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
 import path from "node:path";
 import fs from "node:fs";
@@ -11,6 +13,9 @@ const types = ["f16", "q8_0", "q4_0"];
 // Agreement limits with slimq's own forward pass on the same weights (check.sh's header says why).
 const KL_LIMIT = {f16: 1e-4, q8_0: 1e-3, q4_0: 1e-3};
 const PPL_LIMIT = {f16: 1e-3, q8_0: 5e-3, q4_0: 5e-3};
+// XLM-R: least per-text cosine of llama.cpp's sentence embedding with slimq's own on the same GGUF's weights
+// (read back); Q8_0 is looser because llama.cpp also quantizes the activations to 8 bits there.
+const XLMR_COS_LIMIT = {f16: 0.9999, q8_0: 0.999};
 const texts = process.env.SLIMQ_TEXTS
     ? fs.readFileSync(process.env.SLIMQ_TEXTS, "utf8").split("\n").filter((l) => l.trim() !== "")
     : ["the quick brown fox jumps over the lazy dog", "hello world", "a small test of embeddings"];
@@ -42,7 +47,10 @@ const logSoftmax = (row) => {
     const l = Math.log(s) + m;
     return Float64Array.from(row, (x) => x - l);
 };
-const models = [...types.map((t) => ["llama", t, `llama-${t}`]), ["llama", "f16", "llama-spm-f16"], ...types.map((t) => ["bert", t, `bert-${t}`])];
+const models = [...types.map((t) => ["llama", t, `llama-${t}`]), ["llama", "f16", "llama-spm-f16"], ...types.map((t) => ["bert", t, `bert-${t}`]),
+    ...["f16", "q8_0"].map((t) => ["xlmr", t, `xlmr-${t}`])];
+const xlmrTexts = process.env.SLIMQ_XLMR_TEXTS
+    ? fs.readFileSync(process.env.SLIMQ_XLMR_TEXTS, "utf8").split("\n").filter((l) => l.trim() !== "") : [];
 for (const [arch, type, name] of models) {
     {
         const file = path.join(dir, `${name}.gguf`);
@@ -118,6 +126,38 @@ for (const [arch, type, name] of models) {
                 }
                 row.check = (ok ? "OK: " : "FAIL: ") + row.check;
                 for (const m of st.mismatch) row.check += `\n      token mismatch: ${m}`;
+                if (!ok) failed = true;
+                await context.dispose();
+            } else if (arch === "xlmr") {
+                // slimq's side: its ids (post-processor's <s> ... </s>) and embeddings from this GGUF read back,
+                // and from the original float checkpoint (informational).
+                const ref = JSON.parse(fs.readFileSync(path.join(dir, `slimq-${name}.json`), "utf8"));
+                const orig = JSON.parse(fs.readFileSync(path.join(dir, "slimq-xlmr-orig.json"), "utf8"));
+                const context = await model.createEmbeddingContext({contextSize: 64, threads: 1});
+                const t = model.tokens;
+                let sameIds = 0, nTok = 0;
+                const cos = [], cosOrig = [], mismatch = [];
+                const vecs = [];
+                for (let i = 0; i < xlmrTexts.length; i++) {
+                    // llama.cpp's own tokenization with the specials its GGUF flags ask for (add_bos/add_eos);
+                    // node-llama-cpp's getEmbeddingFor(text) would add only </s> for a UGM vocabulary.
+                    const ids = [...(t.shouldPrependBosToken ? [t.bos] : []), ...model.tokenize(xlmrTexts[i]), ...(t.shouldAppendEosToken ? [t.eos] : [])];
+                    nTok += ids.length;
+                    if (ids.length === ref.ids[i].length && ids.every((x, k) => x === ref.ids[i][k])) sameIds++;
+                    else mismatch.push(`"${xlmrTexts[i]}": llama.cpp [${ids.join(" ")}] vs slimq [${ref.ids[i].join(" ")}]`);
+                    const v = [...(await context.getEmbeddingFor(ids)).vector];
+                    vecs.push(v);
+                    cos.push(cosine(v, ref.embeddings[i]));
+                    cosOrig.push(cosine(v, orig.embeddings[i]));
+                }
+                const minCos = Math.min(...cos), meanCos = cos.reduce((a, b) => a + b, 0) / cos.length;
+                const ok = xlmrTexts.length > 0 && sameIds === xlmrTexts.length && vecs.every((v) => v.length > 0 && finite(v)) && minCos >= XLMR_COS_LIMIT[type];
+                Object.assign(row, {tokens: nTok, sameIds, texts: xlmrTexts.length, minCos, meanCos, cos,
+                    minCosOrig: Math.min(...cosOrig), meanCosOrig: cosOrig.reduce((a, b) => a + b, 0) / cosOrig.length});
+                row.check = `${ok ? "OK" : "FAIL"}: ids ${sameIds}/${xlmrTexts.length} texts equal (${nTok} tokens with <s> </s>); per-text cos vs slimq `
+                    + `(same GGUF) min ${minCos.toFixed(6)} mean ${meanCos.toFixed(6)} (limit ${XLMR_COS_LIMIT[type]}); vs slimq (original f32) min `
+                    + `${row.minCosOrig.toFixed(6)} mean ${row.meanCosOrig.toFixed(6)}`;
+                for (const m of mismatch) row.check += `\n      token mismatch: ${m}`;
                 if (!ok) failed = true;
                 await context.dispose();
             } else {

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Proof in a real engine (issue 8 item 3): load slimq's GGUF outputs (tiny Llama and tiny BERT as F16, Q8_0,
-# Q4_0, and the tiny Llama with a SentencePiece-style tokenizer as F16) in llama.cpp through node-llama-cpp's
+# Q4_0, the tiny Llama with a SentencePiece-style tokenizer as F16, and a tiny XLM-R-style encoder with a
+# SentencePiece Unigram tokenizer and a precompiled charsmap as F16 and Q8_0) in llama.cpp through node-llama-cpp's
 # prebuilt CPU binary (getLlama({gpu: false, build: "never"})).
 # Llama: llama.cpp's tokenization of the check texts must equal slimq's token ids exactly, and llama.cpp's
 # next-token distributions at every position must agree with slimq's own decoder (runtime.llama, through the
 # test-classes helper LlamaCppCheckMain) on the same weights read back from each GGUF: KL(slimq||llama.cpp)
 # at most 1e-4 (F16) / 1e-3 (Q8_0, Q4_0, where llama.cpp also quantizes activations to 8 bits), and
 # perplexity within 0.1% (F16) / 0.5%. BERT: embeddings finite, Q8_0 vs F16 cosine at least 0.99, set beside
-# slimq's own eval of the same GGUF files read back.
+# slimq's own eval of the same GGUF files read back. XLM-R (tokenizer.ggml.model "t5", llama.cpp's UGM tokenizer
+# running the GGUF's precompiled charsmap): llama.cpp's token ids (with <s> </s>) for texts with non-ASCII,
+# fullwidth, ligature and decomposed characters must equal slimq's, and llama.cpp's mean-pooled embedding of
+# each text must have cosine at least 0.9999 (F16) / 0.999 (Q8_0) with slimq's own forward pass
+# (runtime.bert) on the same GGUF read back to safetensors.
 # Needs node >= 20 and npm (registry access for `npm ci` only; everything after it runs offline), and the
 # built jar and cli test classes (mvn -o package -DskipTests, or mvn verify).
 # Exit 1 when a check fails, 2 when something it needs is missing.
@@ -44,6 +49,19 @@ for arch in llama bert; do
     quiet "$SLIMQ" convert "$T/$arch" "$T/$arch-$type.gguf" --to gguf --type "$type" -q
   done
 done
+# XLM-R: the tiny encoder with a trained Unigram tokenizer whose normalizer is a precompiled charsmap, mean pooling.
+helper xlmr "$T/xlmr"
+mkdir -p "$T/xlmr/1_Pooling"
+echo '{"pooling_mode_mean_tokens": true}' > "$T/xlmr/1_Pooling/config.json"
+{ cat "$T/texts.txt"; printf '%s\n' "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ １２３ and ﬁsh ﬂour… done" "cafe$(printf '\xcc\x81') au lait, über straße" \
+  "Ελληνικά и русский текст 😀 tab	end"; } > "$T/xlmr-texts.txt"
+helper embed "$T/xlmr" "$T/xlmr-texts.txt" mean "$T/slimq-xlmr-orig.json"
+for type in f16 q8_0; do
+  quiet "$SLIMQ" convert "$T/xlmr" "$T/xlmr-$type.gguf" --to gguf --type "$type" -q
+  quiet "$SLIMQ" convert "$T/xlmr-$type.gguf" "$T/xlmr-$type-st" --to safetensors -q
+  cp "$T/xlmr/tokenizer.json" "$T/xlmr/tokenizer_config.json" "$T/xlmr-$type-st/"
+  helper embed "$T/xlmr-$type-st" "$T/xlmr-texts.txt" mean "$T/slimq-xlmr-$type.json"
+done
 cp -r "$T/llama" "$T/llama-spm"
 helper spm "$T/llama-spm"
 quiet "$SLIMQ" convert "$T/llama-spm" "$T/llama-spm-f16.gguf" --to gguf --type f16 -q
@@ -63,7 +81,7 @@ echo "slimq side (synth, convert, read back, logits): $(awk "BEGIN{printf \"%.1f
 NET=()
 if unshare -rn true 2>/dev/null; then NET=(unshare -rn); echo "llama.cpp runs with no network (unshare -rn)"; fi
 status=0
-( cd "$HERE" && SLIMQ_TEXTS="$T/texts.txt" SLIMQ_LLAMACPP_JSON="$T/llamacpp.json" "${NET[@]}" timeout 300 node check.mjs "$T" ) || status=$?
+( cd "$HERE" && SLIMQ_TEXTS="$T/texts.txt" SLIMQ_XLMR_TEXTS="$T/xlmr-texts.txt" SLIMQ_LLAMACPP_JSON="$T/llamacpp.json" "${NET[@]}" timeout 300 node check.mjs "$T" ) || status=$?
 [ "$status" = 124 ] && echo "check.sh: llama.cpp check timed out (300 s)" >&2
 echo "llama.cpp side (node check.mjs): $(awk "BEGIN{printf \"%.1f\", $(date +%s.%N)-$SLIMQ_DONE}") s"
 

@@ -5,6 +5,7 @@
 # are compared too. Usage: compare-embeddings.sh MODEL_DIR [TEXTS] [mean|cls]  (default: the bundled eval
 # sentences, mean pooling). The pooling is written into the GGUF (a 1_Pooling/config.json in a temp copy),
 # so both sides pool alike. Run scripts/llamacpp/check.sh once first (it installs node_modules).
+# Works for BERT (WordPiece) and XLM-R (Unigram: bge-m3, multilingual-e5) checkpoints alike.
 # Example: scripts/llamacpp/compare-embeddings.sh ../shared/models/bge-small-en-v1.5
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -11,7 +11,11 @@ import dev.slimq.runtime.bert.Pooling;
 import dev.slimq.runtime.eval.EncoderEval;
 import dev.slimq.runtime.llama.LlamaDecoder;
 import dev.slimq.runtime.llama.LlamaWeights;
+import dev.slimq.testdata.SynthCharsMap;
+import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSentencePiece;
+import dev.slimq.testdata.SynthSpec;
+import dev.slimq.testdata.SynthUnigram;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,9 +32,13 @@ import java.util.List;
  *     with its post-processor, so {@code <s>} first) and slimq's own decoder logits at every position
  *     ({@code runtime.llama}), written as JSON {@code {"texts":[{"text","ids","logits":[[...]...]}]}}
  *     for check.mjs to set beside llama.cpp's;</li>
+ * <li>{@code xlmr DIR}: write the tiny XLM-R-style encoder ({@link SynthUnigram}: tiny BERT weights,
+ *     Unigram tokenizer) into DIR, with its normalizer made a real XLM-R's {@code Precompiled} charsmap
+ *     ({@link SynthCharsMap#usePrecompiled}) so llama.cpp's UGM tokenizer has the charsmap to run;</li>
  * <li>{@code embed DIR TEXTS mean|cls OUT}: slimq's own sentence embeddings of a BERT-family checkpoint
- *     ({@code runtime.bert}, L2-normalized), written as {@code {"embeddings":[[...]...],"tokens":[...]}},
- *     for {@code compare-embeddings.sh} to set beside llama.cpp's.</li>
+ *     ({@code runtime.bert}, L2-normalized), written as {@code {"embeddings":[[...]...],"tokens":[...],
+ *     "ids":[[...]...]}} (token counts and ids with the post-processor's specials), for
+ *     {@code compare-embeddings.sh} and {@code check.sh} to set beside llama.cpp's.</li>
  * </ul>
  */
 public final class LlamaCppCheckMain {
@@ -42,12 +50,18 @@ public final class LlamaCppCheckMain {
             SynthSentencePiece.writeInto(Path.of(args[1]));
             return;
         }
+        if (args.length == 2 && args[0].equals("xlmr")) {
+            Path dir = Path.of(args[1]);
+            SynthUnigram.write(SynthSpec.tinyBert(), dir, new SynthCheckpoint.Options(true, 1));
+            SynthCharsMap.usePrecompiled(dir);
+            return;
+        }
         if (args.length == 5 && args[0].equals("embed")) {
             embed(Path.of(args[1]), Path.of(args[2]), Pooling.parse(args[3]), Path.of(args[4]));
             return;
         }
         if (args.length != 4 || !args[0].equals("logits")) {
-            System.err.println("usage: LlamaCppCheckMain spm DIR | logits DIR TEXTS OUT.json | embed DIR TEXTS mean|cls OUT.json");
+            System.err.println("usage: LlamaCppCheckMain spm DIR | xlmr DIR | logits DIR TEXTS OUT.json | embed DIR TEXTS mean|cls OUT.json");
             System.exit(2);
         }
         Path dir = Path.of(args[1]);
@@ -84,6 +98,7 @@ public final class LlamaCppCheckMain {
         ObjectNode root = Json.MAPPER.createObjectNode();
         ArrayNode vecs = root.putArray("embeddings");
         ArrayNode tokens = root.putArray("tokens");
+        ArrayNode idRows = root.putArray("ids");
         Tokenizer tok = Tokenizer.load(dir.resolve("tokenizer.json"));
         try (WorkPool pool = new WorkPool(1)) {
             EncoderEval.Embedded e = EncoderEval.embed(dir, texts, pooling, pool);
@@ -92,7 +107,12 @@ public final class LlamaCppCheckMain {
                 for (float v : e.embeddings()[i]) {
                     row.add(v);
                 }
-                tokens.add(tok.encode(texts.get(i), true).ids().length);
+                int[] ids = tok.encode(texts.get(i), true).ids();
+                tokens.add(ids.length);
+                ArrayNode idRow = idRows.addArray();
+                for (int id : ids) {
+                    idRow.add(id);
+                }
             }
         }
         Files.writeString(outFile, Json.MAPPER.writeValueAsString(root), StandardCharsets.UTF_8);

@@ -198,7 +198,11 @@ public final class ConvertService {
 
     // ---------------------------------------------------------------- safetensors -> GGUF
 
-    private record Job(TensorInfo hf, String name, GgmlType type, int permuteHeads) {
+    /**
+     * One tensor to write; {@code skipRows} leading rows are left out ({@link GgufArch#positionOffset}:
+     * XLM-R's position table), so {@code shape} is the written shape.
+     */
+    private record Job(TensorInfo hf, String name, GgmlType type, int permuteHeads, int skipRows, long[] shape) {
     }
 
     static Result toGguf(Path in, Path out, Options o) {
@@ -214,6 +218,7 @@ public final class ConvertService {
             Path tokConfigPath = in.resolve("tokenizer_config.json");
             JsonNode tokConfig = Files.isRegularFile(tokConfigPath) ? readJson(tokConfigPath) : com.fasterxml.jackson.databind.node.MissingNode.getInstance();
             List<Job> jobs = new ArrayList<>();
+            int posOffset = GgufArch.positionOffset(config);
             for (TensorInfo t : ck.tensors()) {
                 Optional<String> name = arch.ggufName(t.name());
                 if (name.isEmpty()) {
@@ -223,7 +228,16 @@ public final class ConvertService {
                     throw new SlimqException(Failure.UNSUPPORTED, "tensor '" + Text.oneLine(t.name()) + "' (" + t.dtype().wireName() + ", rank " + t.rank()
                             + ") cannot go into GGUF: float tensors of 1 to 4 dims only");
                 }
-                jobs.add(new Job(t, name.get(), typeFor(name.get(), t, requested), arch.permuteHeads(t.name(), config)));
+                int skip = name.get().equals("position_embd.weight") ? posOffset : 0;
+                long[] shape = t.shape().clone();
+                if (skip > 0) {
+                    if (t.rank() != 2 || shape[0] <= skip) {
+                        throw new SlimqException(Failure.BAD_INPUT, "tensor '" + Text.oneLine(t.name()) + "' of shape " + java.util.Arrays.toString(shape)
+                                + " has no rows past XLM-R's position offset " + skip + " (pad_token_id + 1)");
+                    }
+                    shape[0] -= skip;
+                }
+                jobs.add(new Job(t, name.get(), typeFor(name.get(), t, requested), arch.permuteHeads(t.name(), config), skip, shape));
             }
             Map<String, GgufValue> kv = new LinkedHashMap<>();
             kv.put("general.architecture", GgufValue.string(arch.ggufName()));
@@ -236,7 +250,7 @@ public final class ConvertService {
             }
             GgufTokenizer.Metadata tokMeta = GgufTokenizer.metadata(tok, tokConfig, config, arch);
             kv.putAll(tokMeta.keys());
-            List<GgufWriter.Planned> plan = jobs.stream().map(j -> new GgufWriter.Planned(j.name(), j.hf().shape(), j.type())).toList();
+            List<GgufWriter.Planned> plan = jobs.stream().map(j -> new GgufWriter.Planned(j.name(), j.shape(), j.type())).toList();
             long bytes = 0;
             try (GgufWriter w = GgufWriter.create(out, kv, plan)) {
                 for (Job j : jobs) {
@@ -301,8 +315,8 @@ public final class ConvertService {
      */
     private static ByteBuffer encode(Checkpoint ck, Job j, WorkPool pool, Optional<Quantizer> method) {
         TensorInfo t = j.hf();
-        long n = t.elementCount();
         int cols = (int) t.cols();
+        long n = t.elementCount() - (long) j.skipRows() * cols;
         long rows = n / cols;
         long size = j.type().byteSize(n);
         ByteBuffer buf = ByteBuffer.allocateDirect(Math.toIntExact(size));
@@ -328,7 +342,7 @@ public final class ConvertService {
                         int within = (int) (g % d);
                         src = h * d + (long) (within % 2) * (d / 2) + within / 2;
                     }
-                    v.readFloats(src * cols, x, r * cols, cols);
+                    v.readFloats((src + j.skipRows()) * cols, x, r * cols, cols);
                 }
                 if (method.isPresent() && BlockQuant.supports(j.type())) {
                     BlockQuant.encode(j.type(), method.get(), t.name(), x, nr, cols, dst, r0 * rowBytes);
@@ -348,6 +362,7 @@ public final class ConvertService {
             String archName = g.get("general.architecture").map(v -> v.value() instanceof String s ? s : "").orElse("");
             GgufArch arch = GgufArch.ofGguf(archName);
             ObjectNode config = configFrom(g, arch);
+            int posOffset = GgufArch.positionOffset(config);
             int heads = config.path("num_attention_heads").asInt();
             int kvHeads = config.path("num_key_value_heads").asInt(heads);
             List<TensorInfo> infos = new ArrayList<>();
@@ -359,7 +374,11 @@ public final class ConvertService {
                     case BF16 -> DType.BF16;
                     default -> DType.F32;
                 }, true);
-                infos.add(TensorInfo.planned(hf, d, t.shape()));
+                long[] shape = t.shape().clone();
+                if (posOffset > 0 && t.name().equals("position_embd.weight") && shape.length == 2) {
+                    shape[0] += posOffset;
+                }
+                infos.add(TensorInfo.planned(hf, d, shape));
                 source.put(hf, t);
             }
             o.checkRulesMatch(new ArrayList<>(source.keySet()), in);
@@ -370,6 +389,13 @@ public final class ConvertService {
                 for (TensorInfo info : infos) {
                     GgufTensorInfo t = source.get(info.name());
                     float[] x = g.readFloats(t);
+                    if (info.shape()[0] != t.shape()[0]) {
+                        // XLM-R's position rows below pad_token_id + 1, which the GGUF leaves out: zeros
+                        // (no token ever reads them; the padding row of a trained XLM-R is zero too).
+                        float[] full = new float[Math.toIntExact(info.elementCount())];
+                        System.arraycopy(x, 0, full, full.length - x.length, x.length);
+                        x = full;
+                    }
                     int ph = arch.permutesQk() ? (info.name().contains("self_attn.q_proj.") ? heads : info.name().contains("self_attn.k_proj.") ? kvHeads : 0) : 0;
                     if (ph > 0) {
                         long[] s = t.shape();
@@ -405,7 +431,23 @@ public final class ConvertService {
         int heads = Math.toIntExact(count(g, p + "attention.head_count"));
         long vocab = g.get("tokenizer.ggml.tokens").map(v -> (long) v.asList().size())
                 .orElseGet(() -> g.get(p + "vocab_size").map(GgufValue::asLong).orElse(0L));
-        if (arch == GgufArch.BERT) {
+        // An encoder with llama.cpp's Unigram (t5) tokenizer is an XLM-R one: that is the only way in.
+        boolean xlmr = arch == GgufArch.BERT && g.get("tokenizer.ggml.model").map(v -> v.value() instanceof String s && s.equals("t5")).orElse(false);
+        if (xlmr) {
+            archs.add("XLMRobertaModel");
+            c.put("model_type", "xlm-roberta");
+            long pad = g.get("tokenizer.ggml.padding_token_id").map(GgufValue::asLong).orElse(1L);
+            if (pad < 0 || pad >= vocab) {
+                throw new SlimqException(Failure.BAD_INPUT, g.path() + ": tokenizer.ggml.padding_token_id " + pad + " is outside the vocabulary of " + vocab);
+            }
+            c.put("pad_token_id", pad);
+            g.get("tokenizer.ggml.bos_token_id").ifPresent(v -> c.put("bos_token_id", v.asLong()));
+            g.get("tokenizer.ggml.eos_token_id").ifPresent(v -> c.put("eos_token_id", v.asLong()));
+            c.put("hidden_act", "gelu");
+            c.put("layer_norm_eps", num(g, p + "attention.layer_norm_epsilon"));
+            c.put("type_vocab_size", g.get("tokenizer.ggml.token_type_count").map(GgufValue::asLong).orElse(1L));
+            c.put("position_embedding_type", "absolute");
+        } else if (arch == GgufArch.BERT) {
             archs.add("BertModel");
             c.put("model_type", "bert");
             c.put("hidden_act", "gelu");
@@ -427,7 +469,7 @@ public final class ConvertService {
         }
         c.put("hidden_size", hidden);
         c.put("intermediate_size", count(g, p + "feed_forward_length"));
-        c.put("max_position_embeddings", count(g, p + "context_length"));
+        c.put("max_position_embeddings", count(g, p + "context_length") + (xlmr ? c.path("pad_token_id").asLong() + 1 : 0));
         c.put("num_attention_heads", heads);
         c.put("num_hidden_layers", count(g, p + "block_count"));
         c.put("vocab_size", vocab);

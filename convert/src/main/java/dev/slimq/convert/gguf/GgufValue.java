@@ -62,6 +62,15 @@ public record GgufValue(GgufValueType type, GgufValueType elementType, Object va
         return new GgufValue(GgufValueType.ARRAY, GgufValueType.FLOAT32, l);
     }
 
+    /** A UINT8 array (gguf-py's {@code add_array} of {@code bytes}, e.g. a precompiled charsmap). */
+    public static GgufValue u8s(byte[] v) {
+        List<Object> l = new ArrayList<>(v.length);
+        for (byte x : v) {
+            l.add((long) (x & 0xFF));
+        }
+        return new GgufValue(GgufValueType.ARRAY, GgufValueType.UINT8, l);
+    }
+
     /** The value as a long (integer types only). */
     public long asLong() {
         if (value instanceof Long l) {

@@ -20,7 +20,11 @@ import java.util.regex.Pattern;
  * Hugging Face's rotate-half order to ggml's interleaved pairs ({@code LlamaModel.permute}).
  * {@code qwen2}: same names, its own key prefix, q/k/v biases, no permutation ({@code Qwen2Model}).
  * {@code bert}: {@code BertModel}; the pooler is dropped as the converter does ("we are only using BERT
- * for embeddings").
+ * for embeddings"). {@code xlm-roberta} ({@code XLMRobertaModel}) is written as {@code bert} too, with
+ * the converter's two changes: a {@code roberta.} name prefix is dropped, and the position table loses
+ * its first {@code pad_token_id + 1} rows ({@link #positionOffset}), because XLM-R numbers positions from
+ * {@code pad_token_id + 1} while llama.cpp's BERT graph numbers them from 0; {@code context_length}
+ * shrinks by as much. The token-type table is written as stored (llama.cpp adds its row 0).
  */
 public enum GgufArch {
     LLAMA("llama", true), QWEN2("qwen2", false), BERT("bert", false);
@@ -47,8 +51,8 @@ public enum GgufArch {
         return switch (mt) {
             case "llama", "mistral" -> LLAMA;
             case "qwen2" -> QWEN2;
-            case "bert" -> BERT;
-            default -> throw new SlimqException(Failure.UNSUPPORTED, "GGUF conversion supports llama, mistral, qwen2 and bert; config.json has model_type '"
+            case "bert", "xlm-roberta" -> BERT;
+            default -> throw new SlimqException(Failure.UNSUPPORTED, "GGUF conversion supports llama, mistral, qwen2, bert and xlm-roberta; config.json has model_type '"
                     + Text.oneLine(mt) + "'");
         };
     }
@@ -85,7 +89,7 @@ public enum GgufArch {
      * {@link Failure#UNSUPPORTED}, as the converter's "Can not map tensor" is.
      */
     public Optional<String> ggufName(String hf) {
-        String n = this == BERT && hf.startsWith("bert.") ? hf.substring(5) : hf;
+        String n = this == BERT && hf.startsWith("bert.") ? hf.substring(5) : this == BERT && hf.startsWith("roberta.") ? hf.substring(8) : hf;
         if (n.endsWith("rotary_emb.inv_freq") || n.endsWith("position_ids") || this == BERT && n.startsWith("pooler.")) {
             return Optional.empty();
         }
@@ -168,13 +172,37 @@ public enum GgufArch {
         return out;
     }
 
+    /**
+     * Position-table rows the converter drops from the front ({@code XLMRobertaModel}: {@code 1 +
+     * pad_token_id}, pad defaulting to XLM-R's 1); 0 for every other model type.
+     */
+    public static int positionOffset(JsonNode config) {
+        if (!"xlm-roberta".equals(config.path("model_type").asText("").toLowerCase(Locale.ROOT))) {
+            return 0;
+        }
+        JsonNode pad = config.path("pad_token_id");
+        if (pad.isMissingNode() || pad.isNull()) {
+            return 2;
+        }
+        if (!pad.canConvertToInt() || pad.asInt() < 0) {
+            throw new SlimqException(Failure.BAD_INPUT, "config.json: 'pad_token_id' is not a non-negative integer");
+        }
+        return pad.asInt() + 1;
+    }
+
     /** The architecture keys llama.cpp's loader reads ({@code load_hparams}), from config.json. */
     public Map<String, GgufValue> hparams(JsonNode c) {
         Map<String, GgufValue> m = new LinkedHashMap<>();
         String p = ggufName + ".";
         int hidden = req(c, "hidden_size");
         int heads = req(c, "num_attention_heads");
-        m.put(p + "context_length", GgufValue.u32(req(c, "max_position_embeddings")));
+        int offset = positionOffset(c);
+        int context = req(c, "max_position_embeddings") - offset;
+        if (context <= 0) {
+            throw new SlimqException(Failure.BAD_INPUT, "config.json: max_position_embeddings " + (context + offset)
+                    + " leaves no positions after XLM-R's offset of " + offset + " (pad_token_id + 1)");
+        }
+        m.put(p + "context_length", GgufValue.u32(context));
         m.put(p + "embedding_length", GgufValue.u32(hidden));
         m.put(p + "block_count", GgufValue.u32(req(c, "num_hidden_layers")));
         m.put(p + "feed_forward_length", GgufValue.u32(req(c, "intermediate_size")));

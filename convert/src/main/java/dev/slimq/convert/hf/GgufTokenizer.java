@@ -42,6 +42,22 @@ import java.util.regex.Pattern;
  * <li>WordPiece ({@code BertModel.set_vocab}): {@code tokenizer.ggml.model = "bert"}, tokens mapped
  *     to the "phantom space" form ({@code [X]} kept, {@code ##x} becomes {@code x}, others get a
  *     leading U+2581), and {@code tokenizer.ggml.token_type_count}.</li>
+ * <li>SentencePiece Unigram (XLM-RoBERTa and the multilingual embedders built on it, bge-m3,
+ *     multilingual-e5; {@code _xlmroberta_set_vocab}): {@code tokenizer.ggml.model = "t5"} (llama.cpp's
+ *     UGM tokenizer), {@code pre = "default"}, tokens and scores by id, types (the unknown token
+ *     UNKNOWN, special tokens CONTROL, other added tokens USER_DEFINED), {@code add_space_prefix},
+ *     {@code token_type_count}, {@code remove_extra_whitespaces} and
+ *     {@code tokenizer.ggml.precompiled_charsmap} (UINT8 array: the decoded bytes of the
+ *     {@code Precompiled} normalizer's charsmap, which llama.cpp walks itself). Two deliberate
+ *     differences from the converter, which reads them off the transformers object:
+ *     {@code add_space_prefix} comes from the Metaspace prepend scheme, and
+ *     {@code remove_extra_whitespaces} is true when the normalizer holds {@code Replace(" {2,}", " ")}
+ *     (or {@code "▁"}, after a right {@code Strip}, as transformers 4.4x writes it), the rules
+ *     transformers' SentencePiece conversion writes for remove_extra_whitespaces, which in llama.cpp
+ *     also drops trailing spaces (the
+ *     converter uses {@code clean_up_tokenization_spaces}, a decoding flag that XLM-R checkpoints set
+ *     either way). Normalizers llama.cpp's UGM tokenizer cannot run (NFKC, Nmt, Lowercase, ...) are
+ *     dropped with a warning. Added tokens past the model vocabulary keep their text with score 0.</li>
  * </ul>
  * Ids short of the config's {@code vocab_size} are padded with {@code [PAD<id>]} tokens of type UNUSED,
  * as the converter does. Special token ids and the {@code add_bos/eos/sep_token} flags follow
@@ -70,7 +86,7 @@ public final class GgufTokenizer {
 
     /** The llama.cpp tokenizer model a tokenizer.json becomes. */
     public enum Model {
-        GPT2("gpt2"), LLAMA("llama"), BERT("bert");
+        GPT2("gpt2"), LLAMA("llama"), BERT("bert"), UGM("t5");
 
         private final String ggufName;
 
@@ -106,8 +122,9 @@ public final class GgufTokenizer {
             case "BPE" -> m.path("byte_fallback").asBoolean(false) || mentions(tok.path("pre_tokenizer"), "Metaspace")
                     || mentions(tok.path("normalizer"), "Prepend") ? Model.LLAMA : Model.GPT2;
             case "WordPiece" -> Model.BERT;
+            case "Unigram" -> Model.UGM;
             default -> throw new SlimqException(Failure.UNSUPPORTED, "tokenizer.json model type '" + Text.oneLine(type)
-                    + "' is not supported for GGUF (BPE and WordPiece are)");
+                    + "' is not supported for GGUF (BPE, WordPiece and Unigram are)");
         };
     }
 
@@ -159,7 +176,8 @@ public final class GgufTokenizer {
     public static Metadata metadata(JsonNode tok, JsonNode tokConfig, JsonNode config, GgufArch arch) {
         Objects.requireNonNull(tokConfig, "tokConfig (use MissingNode)");
         Model kind = model(tok);
-        if (arch == GgufArch.BERT && kind != Model.BERT || arch != GgufArch.BERT && kind == Model.BERT) {
+        boolean encoderVocab = kind == Model.BERT || kind == Model.UGM;
+        if ((arch == GgufArch.BERT) != encoderVocab) {
             throw new SlimqException(Failure.UNSUPPORTED, "a " + arch.ggufName() + " checkpoint with a " + kind.ggufName()
                     + "-style tokenizer is not supported for GGUF");
         }
@@ -167,7 +185,21 @@ public final class GgufTokenizer {
         Map<String, GgufValue> m = new LinkedHashMap<>();
         List<String> warnings = new ArrayList<>();
         Map<String, Integer> base = new HashMap<>();
-        model.path("vocab").properties().forEach(e -> base.put(e.getKey(), e.getValue().asInt()));
+        // Unigram's vocab is a list of [piece, score] pairs whose index is the id; the others map piece -> id.
+        List<String> unigramPieces = new ArrayList<>();
+        List<Float> unigramScores = new ArrayList<>();
+        if (kind == Model.UGM) {
+            for (JsonNode e : model.path("vocab")) {
+                if (!e.isArray() || e.size() != 2 || !e.get(0).isTextual() || !e.get(1).isNumber()) {
+                    throw new SlimqException(Failure.BAD_INPUT, "tokenizer.json: Unigram vocab entry " + unigramPieces.size() + " is not a [piece, score] pair");
+                }
+                base.putIfAbsent(e.get(0).asText(), unigramPieces.size());
+                unigramPieces.add(e.get(0).asText());
+                unigramScores.add((float) e.get(1).asDouble());
+            }
+        } else {
+            model.path("vocab").properties().forEach(e -> base.put(e.getKey(), e.getValue().asInt()));
+        }
         int baseSize = base.values().stream().mapToInt(i -> i + 1).max().orElse(0);
         Map<String, Integer> vocab = new HashMap<>(base);
         Map<Integer, JsonNode> added = new HashMap<>();
@@ -203,6 +235,17 @@ public final class GgufTokenizer {
             }
         });
         Integer unk = model.path("unk_token").isTextual() ? vocab.get(model.path("unk_token").asText()) : null;
+        if (kind == Model.UGM) {
+            // Unigram pieces may repeat text (SentencePiece forbids it, tokenizer.json does not): the id is the index.
+            for (int i = 0; i < unigramPieces.size() && i < size; i++) {
+                tokens[i] = unigramPieces.get(i);
+            }
+            JsonNode unkId = model.path("unk_id");
+            if (unkId.canConvertToInt() && unkId.asInt() >= 0 && unkId.asInt() < size) {
+                sp.ids.putIfAbsent("unk", unkId.asInt());
+            }
+            unk = sp.ids.get("unk");
+        }
         int[] types = new int[size];
         List<String> list = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
@@ -213,7 +256,11 @@ public final class GgufTokenizer {
             }
             list.add(tokens[i]);
             JsonNode a = added.get(i);
-            if (kind == Model.LLAMA) {
+            if (kind == Model.UGM) {
+                types[i] = unk != null && unk == i ? UNKNOWN
+                        : specialIds.contains(i) ? CONTROL
+                        : a != null ? USER_DEFINED : NORMAL;
+            } else if (kind == Model.LLAMA) {
                 types[i] = BYTE_PIECE.matcher(tokens[i]).matches() ? BYTE
                         : unk != null && unk == i ? UNKNOWN
                         : specialIds.contains(i) ? CONTROL
@@ -253,11 +300,73 @@ public final class GgufTokenizer {
                 m.put("tokenizer.ggml.token_type", GgufValue.i32s(types));
                 m.put("tokenizer.ggml.token_type_count", GgufValue.u32(config.path("type_vocab_size").asInt(1)));
             }
+            case UGM -> {
+                float[] scores = new float[size];
+                for (int i = 0; i < size; i++) {
+                    scores[i] = i < unigramScores.size() ? unigramScores.get(i) : tokens[i] == null ? -10000f : 0f;
+                }
+                Normalization n = normalization(tok.path("normalizer"));
+                warnings.addAll(n.warnings());
+                m.put("tokenizer.ggml.pre", GgufValue.string("default"));
+                m.put("tokenizer.ggml.tokens", GgufValue.strings(list));
+                m.put("tokenizer.ggml.scores", GgufValue.f32s(scores));
+                m.put("tokenizer.ggml.token_type", GgufValue.i32s(types));
+                m.put("tokenizer.ggml.add_space_prefix", GgufValue.bool(addsSpacePrefix(tok)));
+                m.put("tokenizer.ggml.token_type_count", GgufValue.u32(config.path("type_vocab_size").asInt(1)));
+                m.put("tokenizer.ggml.remove_extra_whitespaces", GgufValue.bool(n.removeExtraWhitespaces()));
+                if (n.charsmap().length > 0) {
+                    m.put("tokenizer.ggml.precompiled_charsmap", GgufValue.u8s(n.charsmap()));
+                }
+            }
         }
         sp.ids.forEach((typ, id) -> m.put("tokenizer.ggml." + SPECIAL_KEYS.get(typ) + "_token_id", GgufValue.u32(id)));
         sp.add.forEach((typ, on) -> m.put("tokenizer.ggml.add_" + typ + "_token", GgufValue.bool(on)));
         warnings.addAll(sp.warnings);
         return new Metadata(m, warnings);
+    }
+
+    /** What a Unigram tokenizer's normalizer becomes in GGUF: see the class comment. */
+    record Normalization(byte[] charsmap, boolean removeExtraWhitespaces, List<String> warnings) {
+    }
+
+    static Normalization normalization(JsonNode normalizer) {
+        List<JsonNode> parts = new ArrayList<>();
+        if ("Sequence".equals(normalizer.path("type").asText())) {
+            normalizer.path("normalizers").forEach(parts::add);
+        } else if (normalizer.isObject()) {
+            parts.add(normalizer);
+        }
+        byte[] charsmap = new byte[0];
+        boolean removeExtra = false;
+        boolean strip = false;
+        List<String> dropped = new ArrayList<>();
+        for (JsonNode p : parts) {
+            String type = p.path("type").asText("");
+            if (type.equals("Precompiled") && charsmap.length == 0) {
+                try {
+                    charsmap = java.util.Base64.getDecoder().decode(p.path("precompiled_charsmap").asText("").strip());
+                } catch (IllegalArgumentException e) {
+                    throw new SlimqException(Failure.BAD_INPUT, "tokenizer.json: precompiled_charsmap is not base64: " + Text.oneLine(e.getMessage()));
+                }
+                if (charsmap.length > 0 && charsmap.length < 4) {
+                    throw new SlimqException(Failure.BAD_INPUT, "tokenizer.json: precompiled_charsmap is " + charsmap.length + " bytes, shorter than its header");
+                }
+            } else if (type.equals("Replace") && " {2,}".equals(p.path("pattern").path("Regex").asText(null))
+                    && List.of(" ", "\u2581").contains(p.path("content").asText(""))) {
+                removeExtra = true;
+            } else if (type.equals("Strip")) {
+                strip = true;
+            } else {
+                dropped.add(type.equals("Replace") ? "Replace " + abbreviate(Text.oneLine(p.path("pattern").toString())) : type);
+            }
+        }
+        if (strip && !removeExtra) {
+            dropped.add("Strip");
+        }
+        List<String> warnings = dropped.isEmpty() ? List.of() : List.of("llama.cpp's Unigram (t5) tokenizer runs only a precompiled charsmap and "
+                + "whitespace folding; tokenizer.json's normalizer " + String.join(", ", dropped) + " is not carried into the GGUF, so llama.cpp may "
+                + "tokenize text these rules would change differently");
+        return new Normalization(charsmap, removeExtra, warnings);
     }
 
     private static String abbreviate(String s) {
