@@ -93,10 +93,10 @@ final class CpuVectorKernels {
             z2 += s2 * zero(w, g0 + 2 * groups) * xsum;
             z3 += s3 * zero(w, g0 + 3 * groups) * xsum;
         }
-        y[r] = a0.reduceLanes(VectorOperators.ADD) - z0 + residual(w, r, xp, 0);
-        y[r + 1] = a1.reduceLanes(VectorOperators.ADD) - z1 + residual(w, r + 1, xp, 0);
-        y[r + 2] = a2.reduceLanes(VectorOperators.ADD) - z2 + residual(w, r + 2, xp, 0);
-        y[r + 3] = a3.reduceLanes(VectorOperators.ADD) - z3 + residual(w, r + 3, xp, 0);
+        y[r] = Lanes.sum(a0) - z0 + residual(w, r, xp, 0);
+        y[r + 1] = Lanes.sum(a1) - z1 + residual(w, r + 1, xp, 0);
+        y[r + 2] = Lanes.sum(a2) - z2 + residual(w, r + 2, xp, 0);
+        y[r + 3] = Lanes.sum(a3) - z3 + residual(w, r + 3, xp, 0);
     }
 
     private static float gemv1(CpuBackend.QuantWeights w, float[] xp, float[] xs, int r) {
@@ -122,7 +122,7 @@ final class CpuVectorKernels {
             acc = d.fma(FloatVector.broadcast(FLOATS, w.scales[g]), acc);
             zacc += w.scales[g] * zero(w, g) * xs[gi];
         }
-        return acc.reduceLanes(VectorOperators.ADD) - zacc + residual(w, r, xp, 0);
+        return Lanes.sum(acc) - zacc + residual(w, r, xp, 0);
     }
 
     private static float residual(CpuBackend.QuantWeights w, int r, float[] xp, int xoff) {
@@ -203,7 +203,7 @@ final class CpuVectorKernels {
             s0 = FloatVector.fromArray(FLOATS, a, ao + i).fma(FloatVector.fromArray(FLOATS, b, bo + i), s0);
             s1 = FloatVector.fromArray(FLOATS, a, ao + i + W).fma(FloatVector.fromArray(FLOATS, b, bo + i + W), s1);
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = Lanes.sum(s0.add(s1));
         for (; i < n; i++) {
             s += a[ao + i] * b[bo + i];
         }
@@ -220,7 +220,7 @@ final class CpuVectorKernels {
             s2 = s2.add(FloatVector.fromArray(FLOATS, a, i + 2 * W));
             s3 = s3.add(FloatVector.fromArray(FLOATS, a, i + 3 * W));
         }
-        float s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        float s = Lanes.sum(s0.add(s1).add(s2.add(s3)));
         for (; i < to; i++) {
             s += a[i];
         }

@@ -1,5 +1,6 @@
 package dev.slimq.runtime.bert;
 
+import dev.slimq.core.compute.Lanes;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -11,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Each output element is computed by one fixed sequence of operations that depends only on the
  * element, never on which rows share its block or which thread runs it: the vector kernel's 4x2 and
  * 4x1 tiles and its one-row tails do the same lane-wise fused multiply-adds and the same lane
- * reduction (in a fixed order, see {@code sumLanes}). So results are bit-identical for any split of rows into blocks and any thread count.
+ * reduction (in a fixed order, see {@link Lanes}). So results are bit-identical for any split of rows into blocks and any thread count.
  */
 public enum LinearKernel {
     /** Sequential float accumulation, one element at a time. */
@@ -77,14 +78,14 @@ public enum LinearKernel {
                         c2 = v2.fma(wq, c2);
                         c3 = v3.fma(wq, c3);
                     }
-                    float s0 = sumLanes(a0, lanes);
-                    float s1 = sumLanes(a1, lanes);
-                    float s2 = sumLanes(a2, lanes);
-                    float s3 = sumLanes(a3, lanes);
-                    float t0 = sumLanes(c0, lanes);
-                    float t1 = sumLanes(c1, lanes);
-                    float t2 = sumLanes(c2, lanes);
-                    float t3 = sumLanes(c3, lanes);
+                    float s0 = Lanes.sum(a0, lanes);
+                    float s1 = Lanes.sum(a1, lanes);
+                    float s2 = Lanes.sum(a2, lanes);
+                    float s3 = Lanes.sum(a3, lanes);
+                    float t0 = Lanes.sum(c0, lanes);
+                    float t1 = Lanes.sum(c1, lanes);
+                    float t2 = Lanes.sum(c2, lanes);
+                    float t3 = Lanes.sum(c3, lanes);
                     for (; i < in; i++) {
                         float wi = w[wo + i];
                         float wj = w[wp + i];
@@ -115,7 +116,7 @@ public enum LinearKernel {
                         for (; i < bound; i += step) {
                             a0 = FloatVector.fromArray(S, x, x0 + i).fma(FloatVector.fromArray(S, w, wq + i), a0);
                         }
-                        float s0 = sumLanes(a0, lanes);
+                        float s0 = Lanes.sum(a0, lanes);
                         for (; i < in; i++) {
                             s0 = Math.fma(x[x0 + i], w[wq + i], s0);
                         }
@@ -143,10 +144,10 @@ public enum LinearKernel {
                         a2 = FloatVector.fromArray(S, x, x2 + i).fma(wv, a2);
                         a3 = FloatVector.fromArray(S, x, x3 + i).fma(wv, a3);
                     }
-                    float s0 = sumLanes(a0, lanes);
-                    float s1 = sumLanes(a1, lanes);
-                    float s2 = sumLanes(a2, lanes);
-                    float s3 = sumLanes(a3, lanes);
+                    float s0 = Lanes.sum(a0, lanes);
+                    float s1 = Lanes.sum(a1, lanes);
+                    float s2 = Lanes.sum(a2, lanes);
+                    float s3 = Lanes.sum(a3, lanes);
                     for (; i < in; i++) {
                         float wi = w[wo + i];
                         s0 = Math.fma(x[x0 + i], wi, s0);
@@ -166,7 +167,7 @@ public enum LinearKernel {
                     for (; i < bound; i += step) {
                         a0 = FloatVector.fromArray(S, x, x0 + i).fma(FloatVector.fromArray(S, w, wo + i), a0);
                     }
-                    float s0 = sumLanes(a0, lanes);
+                    float s0 = Lanes.sum(a0, lanes);
                     for (; i < in; i++) {
                         s0 = Math.fma(x[x0 + i], w[wo + i], s0);
                     }
@@ -178,19 +179,6 @@ public enum LinearKernel {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
-    /**
-     * The lanes of {@code v} summed first to last. Not {@code reduceLanes(ADD)}: its order of
-     * additions is unspecified and differs between the intrinsic and the interpreted fallback, which
-     * made results depend on JIT timing and so on the thread count.
-     */
-    private static float sumLanes(FloatVector v, float[] lanes) {
-        v.intoArray(lanes, 0);
-        float s = 0;
-        for (float f : lanes) {
-            s += f;
-        }
-        return s;
-    }
 
     /**
      * Computes rows {@code [rowStart, rowEnd)} of {@code y = x w^T + b}.
