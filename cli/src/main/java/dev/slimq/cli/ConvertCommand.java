@@ -31,6 +31,9 @@ final class ConvertCommand implements Callable<Integer> {
     @Mixin
     RunOptions run;
 
+    @Mixin
+    IncrementalOptions incremental;
+
     @Parameters(index = "0", paramLabel = "IN", description = "Checkpoint directory, .safetensors file or .gguf file.")
     Path in;
 
@@ -82,9 +85,17 @@ final class ConvertCommand implements Callable<Integer> {
         Optional<DType> d = dtype == null ? Optional.empty() : Optional.of(DType.fromWireName(dtype.toUpperCase(Locale.ROOT))
                 .orElseThrow(() -> new SlimqException(Failure.USAGE, "unknown --dtype '" + dtype + "'; use f32, f16, bf16 or f8_e4m3")));
         long shard = maxShardSize == null ? 0 : SynthCommand.parseSize(maxShardSize);
+        var rules = dtypeFor.stream().map(DtypeRule::parse).toList();
+        var fingerprint = incremental.fingerprint(spec, java.util.List.of(in));
+        if (IncrementalOptions.upToDate(out, fingerprint, dev.slimq.core.io.Fingerprint.OUTPUT, force, run.json,
+                spec.commandLine().getOut(), spec.commandLine().getErr())) {
+            return ExitCode.OK.code();
+        }
+        boolean replace = IncrementalOptions.replaceable(out, force);
         ConvertService.Result r = ConvertService.run(in, out,
-                new ConvertService.Options(target, t, d, saturate, shard, force, run.threadCount(), BlockQuant.method(method), withData,
-                        dtypeFor.stream().map(DtypeRule::parse).toList()));
+                new ConvertService.Options(target, t, d, saturate, shard, replace, run.threadCount(), BlockQuant.method(method), withData,
+                        rules));
+        IncrementalOptions.record(out, fingerprint);
         PrintWriter err = spec.commandLine().getErr();
         for (String w : r.warnings()) {
             err.println("slimq: warning: " + w);
