@@ -312,7 +312,7 @@ final class GaussianContribution {
         return e;
     }
 
-    /** Mean and standard deviation of w·x + b for every row of a [rows, hidden] weight, and (with {@code other}) the covariance with it. */
+    /** Mean and standard deviation of w·x + b for every row of a [rows, hidden] weight. */
     private static double[][] rowStats(Checkpoint ckpt, String weight, String bias, int rows, double[][] norm) {
         int hidden = norm[0].length;
         double[] mu = new double[rows];
@@ -373,11 +373,9 @@ final class GaussianContribution {
             String gate = p.get(LinearRole.GATE);
             String up = p.get(LinearRole.UP);
             norm = norm(ckpt, layout, gate, g.layer(), false, true, hidden);
-            double[][] zg = rowStats(ckpt, gate, bias.get(gate), n, norm);
-            double[][] zu = rowStats(ckpt, up, bias.get(up), n, norm);
-            double[] cov = covariance(ckpt, gate, up, n, norm[0]);
+            double[][] z = pairStats(ckpt, gate, bias.get(gate), up, bias.get(up), n, norm);
             for (int j = 0; j < n; j++) {
-                double[] m = gatedMoments(act, zg[0][j], zg[1][j], zu[0][j], zu[1][j], cov[j]);
+                double[] m = gatedMoments(act, z[0][j], z[1][j], z[2][j], z[3][j], z[4][j]);
                 mean[j] = m[0];
                 second[j] = m[1];
             }
@@ -385,24 +383,53 @@ final class GaussianContribution {
         return new Model(mean, second, Importance.columnSquares(ckpt, out.tensor(), n, hidden), energy(norm));
     }
 
-    /** Σ_c a[j, c]·b[j, c]·γ_c² per row: the covariance of the two pre-activations under the model. */
-    private static double[] covariance(Checkpoint ckpt, String a, String b, int rows, double[] gamma) {
-        int hidden = gamma.length;
-        double[] cov = new double[rows];
-        float[] ra = new float[hidden];
-        float[] rb = new float[hidden];
-        try (TensorView va = ckpt.map(a); TensorView vb = ckpt.map(b)) {
-            for (int r = 0; r < rows; r++) {
-                va.readFloats((long) r * hidden, ra, 0, hidden);
-                vb.readFloats((long) r * hidden, rb, 0, hidden);
-                double acc = 0;
-                for (int c = 0; c < hidden; c++) {
-                    acc += (double) ra[c] * rb[c] * gamma[c] * gamma[c];
-                }
-                cov[r] = acc;
+    /**
+     * For the gate and up rows of every neuron, in one pass over both weights: the means and
+     * standard deviations of both pre-activations and their covariance Σ_c g_c·u_c·γ_c².
+     */
+    private static double[][] pairStats(Checkpoint ckpt, String gate, String gateBias, String up, String upBias, int rows, double[][] norm) {
+        int hidden = norm[0].length;
+        double[][] z = new double[5][rows];
+        float[] bg = new float[rows];
+        float[] bu = new float[rows];
+        if (gateBias != null) {
+            try (TensorView v = ckpt.map(gateBias)) {
+                v.readFloats(0, bg, 0, rows);
             }
         }
-        return cov;
+        if (upBias != null) {
+            try (TensorView v = ckpt.map(upBias)) {
+                v.readFloats(0, bu, 0, rows);
+            }
+        }
+        float[] rg = new float[hidden];
+        float[] ru = new float[hidden];
+        try (TensorView vg = ckpt.map(gate); TensorView vu = ckpt.map(up)) {
+            for (int r = 0; r < rows; r++) {
+                vg.readFloats((long) r * hidden, rg, 0, hidden);
+                vu.readFloats((long) r * hidden, ru, 0, hidden);
+                double mg = bg[r];
+                double mu = bu[r];
+                double vgs = 0;
+                double vus = 0;
+                double cov = 0;
+                for (int c = 0; c < hidden; c++) {
+                    mg += rg[c] * norm[1][c];
+                    mu += ru[c] * norm[1][c];
+                    double sg = rg[c] * norm[0][c];
+                    double su = ru[c] * norm[0][c];
+                    vgs += sg * sg;
+                    vus += su * su;
+                    cov += sg * su;
+                }
+                z[0][r] = mg;
+                z[1][r] = Math.sqrt(vgs);
+                z[2][r] = mu;
+                z[3][r] = Math.sqrt(vus);
+                z[4][r] = cov;
+            }
+        }
+        return z;
     }
 
     private static Model attention(Checkpoint ckpt, ModelLayout layout, UnitGroup g, Map<LinearRole, String> p, boolean encoder) {
