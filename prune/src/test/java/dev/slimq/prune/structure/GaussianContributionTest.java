@@ -244,6 +244,75 @@ class GaussianContributionTest {
     }
 
     @Test
+    void gemmaNormsScaleByOnePlusWeight() throws java.io.IOException {
+        // the tiny llama relabelled as Gemma 1 (same tensor names): its RMSNorm scales by 1 + w, so w = -1 switches
+        // channel 0 off, and the MLP runs the tanh GELU whatever hidden_act says
+        Path in = edited(SynthCheckpoint.write(SynthSpec.tinyLlama(), tmp.resolve("llama")).dir(), "gemma", (name, v) -> {
+            if (name.equals("model.layers.0.post_attention_layernorm.weight")) {
+                java.util.Arrays.fill(v, 0f);
+                v[0] = -1;
+            }
+            if (name.equals("model.layers.0.mlp.gate_proj.weight") || name.equals("model.layers.0.mlp.up_proj.weight")) {
+                loudOnChannel0(v, 5);
+            }
+        });
+        var cfg = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(in.resolve("config.json").toFile());
+        cfg.put("model_type", "gemma").put("head_dim", 16).put("hidden_act", "gelu");
+        cfg.putArray("architectures").add("GemmaForCausalLM");
+        java.nio.file.Files.writeString(in.resolve("config.json"), cfg.toString());
+        try (Checkpoint c = Checkpoint.open(in); WorkPool pool = new WorkPool(1)) {
+            assertEquals(dev.slimq.core.layout.Architecture.GEMMA, c.layout().architecture());
+            List<UnitGroup> g = UnitMap.of(c.layout(), UnitSelection.MLP);
+            double[] gauss = Importance.GAUSS.scores(c, g, pool).get(0);
+            assertEquals(5, argMin(gauss));
+            // with every other channel at scale 1 + 0 the model is exact to hand-check for a neuron: gate and up rows
+            // g, u see N(0, |g|²), N(0, |u|²) with covariance g·u; its score is E[(gelu_tanh(g) u)²]·|down column|² / hidden
+            float[] gw = read(c, "model.layers.0.mlp.gate_proj.weight");
+            float[] uw = read(c, "model.layers.0.mlp.up_proj.weight");
+            float[] dw = read(c, "model.layers.0.mlp.down_proj.weight");
+            int j = 11;
+            double vg = 0;
+            double vu = 0;
+            double cov = 0;
+            for (int ch = 1; ch < 64; ch++) {
+                vg += gw[j * 64 + ch] * (double) gw[j * 64 + ch];
+                vu += uw[j * 64 + ch] * (double) uw[j * 64 + ch];
+                cov += gw[j * 64 + ch] * (double) uw[j * 64 + ch];
+            }
+            double col = 0;
+            for (int r = 0; r < 64; r++) {
+                col += dw[r * 192 + j] * (double) dw[r * 192 + j];
+            }
+            DoubleUnaryOperator tanhGelu = x -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+            double sg = Math.sqrt(vg);
+            double b = cov / sg;
+            double e = Math.sqrt(vu - b * b);
+            double m2 = 0;
+            int n = 2000;
+            double h = 18.0 / n;
+            for (int a = 0; a < n; a++) {
+                double z1 = -9 + (a + 0.5) * h;
+                double act = tanhGelu.applyAsDouble(sg * z1);
+                for (int k = 0; k < n; k++) {
+                    double z2 = -9 + (k + 0.5) * h;
+                    double v = act * (b * z1 + e * z2);
+                    m2 += pdf(z1) * pdf(z2) * h * h * v * v;
+                }
+            }
+            assertEquals(m2 * col / 63, gauss[j], 1e-6 * gauss[j]);
+        }
+    }
+
+    private static float[] read(Checkpoint c, String name) {
+        try (TensorView v = c.map(name)) {
+            float[] f = new float[Math.toIntExact(v.info().elementCount())];
+            v.readFloats(0, f, 0, f.length);
+            return f;
+        }
+    }
+
+    @Test
     void bertNeuronAndHeadReadingASwitchedOffChannelGoFirst() {
         // layer 0: the MLP's LayerNorm (attention.output.LayerNorm) and the attention's (embeddings.LayerNorm)
         // zero channel 0, scale and shift; neuron 7 and head 2's value rows read almost only channel 0
