@@ -169,14 +169,13 @@ final class GaussianContribution {
 
     /**
      * Per group, per input column of the consuming linear (an MLP neuron, or one o_proj column of an
-     * attention unit): the modelled mean and second moment of that input, and the squared column norm.
+     * attention unit): the modelled second moment of that input and the squared column norm.
      *
-     * @param mean E[x_c] per consuming-linear column
      * @param second E[x_c²]
      * @param colSq ‖W_out[:, c]‖²
      * @param inputEnergy Σ_c (γ_c² + β_c²) of the norm that feeds the block
      */
-    record Model(double[] mean, double[] second, double[] colSq, double inputEnergy) {
+    record Model(double[] second, double[] colSq, double inputEnergy) {
         /** The unit scores: Σ over the unit's columns of the second moment × column norm², over the input energy. */
         double[] scores(UnitGroup g) {
             UnitGroup.Member m = Importance.consumer(g);
@@ -357,7 +356,6 @@ final class GaussianContribution {
         int n = g.count();
         long hidden = out.otherDim();
         Map<String, String> bias = biases(layout);
-        double[] mean = new double[n];
         double[] second = new double[n];
         double[][] norm;
         if (encoder) {
@@ -366,7 +364,6 @@ final class GaussianContribution {
             double[][] z = rowStats(ckpt, up, bias.get(up), n, norm);
             for (int j = 0; j < n; j++) {
                 double[] m = moments(act, z[0][j], z[1][j]);
-                mean[j] = m[0];
                 second[j] = m[1];
             }
         } else {
@@ -376,11 +373,10 @@ final class GaussianContribution {
             double[][] z = pairStats(ckpt, gate, bias.get(gate), up, bias.get(up), n, norm);
             for (int j = 0; j < n; j++) {
                 double[] m = gatedMoments(act, z[0][j], z[1][j], z[2][j], z[3][j], z[4][j]);
-                mean[j] = m[0];
                 second[j] = m[1];
             }
         }
-        return new Model(mean, second, Importance.columnSquares(ckpt, out.tensor(), n, hidden), energy(norm));
+        return new Model(second, Importance.columnSquares(ckpt, out.tensor(), n, hidden), energy(norm));
     }
 
     /**
@@ -443,15 +439,13 @@ final class GaussianContribution {
         int headDim = valueRows / g.count();
         double[][] z = rowStats(ckpt, v, biases(layout).get(v), valueRows, norm);
         int cols = Math.toIntExact(out.span() * g.count());
-        double[] mean = new double[cols];
         double[] second = new double[cols];
         for (int c = 0; c < cols; c++) {
             // o_proj column c belongs to unit c / span; within it, query head (c % span) / headDim reads value channel c % headDim
             int unit = (int) (c / out.span());
             int d = unit * headDim + (int) (c % out.span()) % headDim;
-            mean[c] = z[0][d];
             second[c] = z[0][d] * z[0][d] + z[1][d] * z[1][d];
         }
-        return new Model(mean, second, Importance.columnSquares(ckpt, out.tensor(), cols, hidden), energy(norm));
+        return new Model(second, Importance.columnSquares(ckpt, out.tensor(), cols, hidden), energy(norm));
     }
 }
