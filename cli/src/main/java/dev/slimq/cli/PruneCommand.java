@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code slimq prune}: data-free structural pruning (Adapt-Pruner layer-adaptive widths). */
+/** {@code slimq prune}: structural pruning (Adapt-Pruner layer-adaptive widths), data-free by default ({@code gauss} unit scores). */
 @Command(name = "prune", mixinStandardHelpOptions = true,
         header = "Remove whole MLP neurons, attention KV groups and layers (Adapt-Pruner allocation).")
 final class PruneCommand implements Callable<Integer> {
@@ -53,8 +53,9 @@ final class PruneCommand implements Callable<Integer> {
     String layout;
 
     @Option(names = "--importance", paramLabel = "I",
-            description = "Unit score: l1 or l2 weight magnitude, or with --stats flap (input variance x squared column norm)"
-                    + " or wanda (mean |x| x column norm) (default: l2, with --stats flap).")
+            description = "Unit score: gauss (expected output energy, the unit's input modelled from the feeding norm's weights),"
+                    + " l1 or l2 weight magnitude, or with --stats flap (input variance x squared column norm) or wanda"
+                    + " (mean |x| x column norm) (default: gauss, with --stats flap).")
     String importance;
 
     @Option(names = "--stats", paramLabel = "FILE",
@@ -109,7 +110,7 @@ final class PruneCommand implements Callable<Integer> {
             throw new SlimqException(Failure.USAGE, "--ratio must be a number");
         }
         PruneOptions o = new PruneOptions(ratio == null ? 0 : ratio, UnitSelection.fromName(units), PruneLayout.fromName(layout),
-                importance != null ? Importance.fromName(importance) : stats != null ? Importance.FLAP : Importance.L2,
+                importance != null ? Importance.fromName(importance) : stats != null ? Importance.FLAP : Importance.GAUSS,
                 amplitude, multiple(), force, run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint, drop, steps);
         PruneService.Result result = PruneService.run(in, out, o);
         PruneReport r = result.report();

@@ -10,7 +10,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Unit importance. Data-free: {@code l1}/{@code l2}. Activation-aware (need {@code --stats}):
+ * Unit importance. Data-free: {@code l1}/{@code l2}, and {@code gauss}, the expected output energy
+ * of the unit with its input modelled from the feeding norm's weights ({@link GaussianContribution}). Activation-aware (need {@code --stats}):
  * {@code flap}, {@code wanda} (below).
  *
  * <p><b>Data-free</b>: unit importance: the magnitude of all weights a unit owns (Adapt-Pruner's and
@@ -35,7 +36,9 @@ import java.util.Locale;
  * </ul>
  */
 public enum Importance {
-    L1, L2, FLAP, WANDA;
+    L1, L2, FLAP, WANDA,
+    /** Data-free: the expected output energy of the unit under a Gaussian model of its input ({@link GaussianContribution}). */
+    GAUSS;
 
     /** Whether this score needs a statistics file. */
     public boolean activationAware() {
@@ -57,13 +60,16 @@ public enum Importance {
                 return i;
             }
         }
-        throw new SlimqException(Failure.USAGE, "unknown --importance '" + name + "'; use l1, l2, flap or wanda");
+        throw new SlimqException(Failure.USAGE, "unknown --importance '" + name + "'; use l1, l2, gauss, flap or wanda");
     }
 
     /** The score of every unit of every group (result i belongs to group i, entry j to unit j). */
     public List<double[]> scores(Checkpoint ckpt, List<UnitGroup> groups, WorkPool pool) {
         if (activationAware()) {
             throw new SlimqException(Failure.USAGE, "--importance " + cliName() + " needs --stats FILE (from slimq calibrate)");
+        }
+        if (this == GAUSS) {
+            return GaussianContribution.scores(ckpt, groups, pool);
         }
         List<int[]> pieces = new ArrayList<>();
         for (int g = 0; g < groups.size(); g++) {
@@ -152,9 +158,12 @@ public enum Importance {
         return s;
     }
 
-    /** The score of a unit of this many parameters per weight: mean |w| for l1, RMS for l2. */
+    /**
+     * The score of a unit of this many parameters per weight: mean |w| for l1, RMS for l2; gauss
+     * scores are already the unit's share of the block's relative output energy and stay as they are.
+     */
     public double perWeight(double score, long parameters) {
-        return this == L1 ? score / parameters : score / Math.sqrt(parameters);
+        return this == GAUSS ? score : this == L1 ? score / parameters : score / Math.sqrt(parameters);
     }
 
     /** Σ|w| or Σw² of one member, per unit. */

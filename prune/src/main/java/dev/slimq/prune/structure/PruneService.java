@@ -30,7 +30,8 @@ import java.util.TreeMap;
 /**
  * {@code slimq prune}: data-free structural pruning with Adapt-Pruner's layer-adaptive allocation.
  *
- * <p>Steps: units from the layout ({@link UnitMap}); l1/l2 unit scores ({@link Importance}); a
+ * <p>Steps: units from the layout ({@link UnitMap}); unit scores ({@link Importance}: l1/l2, or
+ * {@code gauss}, the data-free expected output energy of {@link GaussianContribution}); a
  * weight-based layer importance (below); per-layer sparsity solved on the width grid
  * ({@link LayerAllocation}); the lowest-scored units of each layer removed; the output written
  * through {@link CheckpointWriter}: member tensors sliced (or, for {@code mask}, zeroed) byte for
@@ -41,7 +42,9 @@ import java.util.TreeMap;
  * layer output) over calibration tokens, which needs a forward pass. Until {@code slimq calibrate}
  * supplies it, the proxy is the layer's mean per-weight unit magnitude (mean |w| for l1, RMS for
  * l2), averaged over the selected unit kinds, then normalized as Adapt-Pruner normalizes: minus the
- * mean, divided by the largest |·|. Layers with larger weights count as more important and lose
+ * mean, divided by the largest |·|; with {@code gauss} it is the mean unit score, the unit's expected
+ * output energy relative to the block's input energy, so a layer whose block changes its input more
+ * counts as more important (the data-free analogue of 1 − cos). Layers with larger weights count as more important and lose
  * fewer units. This is an untested heuristic (pruning_tokens.md section 1, "data-free
  * substitutes"); {@code --amplitude 0} switches it off.
  *
@@ -706,6 +709,7 @@ public final class PruneService {
         }
         String proxy = o.amplitude() == 0 && !(o.drop() instanceof LayerDrop.Lowest) ? "none (amplitude 0)"
                 : o.stats() != null ? "statistics: 1 - cos_in_out per layer from " + o.stats() + ", normalized to mean 0, max |.| 1"
+                : o.importance() == Importance.GAUSS ? "gauss: mean modelled output energy (relative to the block input's) of the layer's selected units, normalized to mean 0, max |.| 1"
                 : "weights: mean per-weight " + (o.importance() == Importance.L1 ? "|w|" : "RMS") + " of the layer's selected units, normalized to mean 0, max |.| 1";
         long after = before - a.removedParameters() - depthRemoved;
         return new PruneReport(in.toString(), out.toString(), layout.architecture().modelType(), o.layout().cliName(),

@@ -4,8 +4,10 @@
  *
  * <p>The method is Adapt-Pruner's (Pan et al., arXiv 2502.03460; github.com/research4pan/AdaptPruner):
  * units are the coupled groups Adapt-Pruner and LLM-Pruner remove (neuron j = gate row + up row +
- * down column; one KV group with its query heads and o_proj columns, never breaking GQA), scored by
- * l1/l2 magnitude or, with a {@code slimq calibrate} statistics file, FLAP's fluctuation or a
+ * down column; one KV group with its query heads and o_proj columns, never breaking GQA), scored
+ * data-free by {@code gauss} (the default: each unit's expected output energy with its input modelled
+ * as Gaussian channels of the feeding norm's scale and shift, {@code GaussianContribution})
+ * or l1/l2 magnitude, or, with a {@code slimq calibrate} statistics file, FLAP's fluctuation or a
  * Wanda-style score; the per-layer sparsity is {@code base − A·I_l} clipped to [0, 0.99] with
  * A = 0.02 (the shipped scripts) and I the normalized layer importance (1 − cos(in, out) from the
  * statistics, else a weight proxy), optionally in {@code --steps} increments. FLAP (An et al., AAAI
