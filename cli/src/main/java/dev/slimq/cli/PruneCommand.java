@@ -30,6 +30,9 @@ final class PruneCommand implements Callable<Integer> {
     @Mixin
     RunOptions run;
 
+    @Mixin
+    IncrementalOptions incremental;
+
     @Parameters(index = "0", paramLabel = "IN", description = "Checkpoint directory (llama family or bert family, unquantized).")
     Path in;
 
@@ -109,10 +112,17 @@ final class PruneCommand implements Callable<Integer> {
         if (ratio != null && Double.isNaN(ratio)) {
             throw new SlimqException(Failure.USAGE, "--ratio must be a number");
         }
+        var fingerprint = incremental.fingerprint(spec, stats == null ? java.util.List.of(in) : java.util.List.of(in, stats));
+        if (IncrementalOptions.upToDate(out, fingerprint, dev.slimq.core.io.Fingerprint.OUTPUT, force, run.json,
+                spec.commandLine().getOut(), spec.commandLine().getErr())) {
+            return ExitCode.OK.code();
+        }
+        boolean replace = IncrementalOptions.replaceable(out, force);
         PruneOptions o = new PruneOptions(ratio == null ? 0 : ratio, UnitSelection.fromName(units), PruneLayout.fromName(layout),
                 importance != null ? Importance.fromName(importance) : stats != null ? Importance.FLAP : Importance.GAUSS,
-                amplitude, multiple(), force, run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint, drop, steps);
+                amplitude, multiple(), replace, run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint, drop, steps);
         PruneService.Result result = PruneService.run(in, out, o);
+        IncrementalOptions.record(out, fingerprint);
         PruneReport r = result.report();
         PrintWriter w = spec.commandLine().getOut();
         if (run.json) {

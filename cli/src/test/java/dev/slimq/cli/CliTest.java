@@ -342,7 +342,14 @@ class CliTest {
         Run q = run("quantize", out.toString(), tmp.resolve("pq").toString(), "--group-size", "16", "-q");
         assertEquals(0, q.code(), q.err());
         assertEquals(ExitCode.UNSUPPORTED.code(), run("prune", llama.toString(), tmp.resolve("x").toString(), "--ratio", "0.2", "--layout", "deci").code());
-        assertEquals(ExitCode.USAGE.code(), run("prune", llama.toString(), out.toString(), "--ratio", "0.2").code());
+        // An existing directory slimq did not write needs --force; slimq's own earlier result is redone.
+        Path foreign = tmp.resolve("foreign-dir");
+        Files.createDirectories(foreign);
+        assertEquals(ExitCode.USAGE.code(), run("prune", llama.toString(), foreign.toString(), "--ratio", "0.2").code());
+        Run again = run("prune", llama.toString(), out.toString(), "--ratio", "0.25", "--units", "mlp", "--multiple-of", "16");
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.err().contains("up to date"), again.err());
+        assertEquals(0, run("prune", llama.toString(), out.toString(), "--ratio", "0.2").code());
     }
 
     @Test
