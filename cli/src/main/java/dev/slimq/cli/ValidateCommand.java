@@ -74,20 +74,17 @@ final class ValidateCommand implements Callable<Integer> {
                 maxError == null ? OptionalDouble.empty() : OptionalDouble.of(maxError), act);
         PrintWriter err = spec.commandLine().getErr();
         ValidateService.Result r;
-        try (ComputeBackend backend = Backends.open(DeviceRequest.parse(device), run.threadCount(), true, line -> {
+        // A GGUF file is read and checked (block types, shapes) before the device starts: refusals come early.
+        try (GgufValidateSource gguf = isGguf(quantized) ? GgufValidateSource.open(quantized) : null;
+             ComputeBackend backend = Backends.open(DeviceRequest.parse(device), run.threadCount(), true, line -> {
             if (!run.quiet) {
                 err.println("slimq: " + line);
                 err.flush();
             }
         })) {
             var progress = ProgressRenderer.of(err, parent.progressMode(), run.quiet);
-            if (isGguf(quantized)) {
-                try (GgufValidateSource source = GgufValidateSource.open(quantized)) {
-                    r = ValidateService.run(quantized.toString(), source, o, backend, progress);
-                }
-            } else {
-                r = ValidateService.run(quantized, o, backend, progress);
-            }
+            r = gguf != null ? ValidateService.run(quantized.toString(), gguf, o, backend, progress)
+                    : ValidateService.run(quantized, o, backend, progress);
             if (progress instanceof ProgressRenderer pr) {
                 pr.finish();
             }
