@@ -36,6 +36,10 @@ import java.util.SplittableRandom;
  * Two probe sets per layer: Gaussian rows, and a heavy-tailed variant that scales a few input
  * channels up to 20×, as real activations have. A layer the logical form cannot express (GPTQ with
  * act-order) goes through the dense f32 kernel instead, and says so.
+ *
+ * <p>The weights come from a {@link Source}: the checkpoint formats of this module, or a GGUF file
+ * through the convert module's adapter ({@code dev.slimq.convert.hf.GgufValidateSource}), which
+ * supplies its own exact reference and the mapping to the original's names and row order.
  */
 public final class ValidateService {
     public static final double KERNEL_TOLERANCE_F32 = 1e-5;
