@@ -1,5 +1,6 @@
 package dev.slimq.cli;
 
+import dev.slimq.convert.hf.GgufValidateSource;
 import dev.slimq.core.Failure;
 import dev.slimq.core.IoFailures;
 import dev.slimq.core.SlimqException;
@@ -38,10 +39,10 @@ final class ValidateCommand implements Callable<Integer> {
     @Mixin
     RunOptions run;
 
-    @Parameters(index = "0", paramLabel = "QUANTIZED", description = "Quantized checkpoint (compressed-tensors, gptq or slimq).")
+    @Parameters(index = "0", paramLabel = "QUANTIZED", description = "Quantized checkpoint (compressed-tensors, gptq or slimq) or a .gguf file (Q4_0, Q4_1, Q8_0 weights).")
     Path quantized;
 
-    @Option(names = "--reference", paramLabel = "ORIGINAL", description = "The float checkpoint it was made from: adds each layer's output error.")
+    @Option(names = "--reference", paramLabel = "ORIGINAL", description = "The float checkpoint it was made from: adds each layer's output error (GGUF names map back to Hugging Face ones).")
     Path reference;
 
     @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = "auto, cpu, opencl or opencl:N (default: ${DEFAULT-VALUE}).")
@@ -73,14 +74,17 @@ final class ValidateCommand implements Callable<Integer> {
                 maxError == null ? OptionalDouble.empty() : OptionalDouble.of(maxError), act);
         PrintWriter err = spec.commandLine().getErr();
         ValidateService.Result r;
-        try (ComputeBackend backend = Backends.open(DeviceRequest.parse(device), run.threadCount(), true, line -> {
+        // A GGUF file is read and checked (block types, shapes) before the device starts: refusals come early.
+        try (GgufValidateSource gguf = isGguf(quantized) ? GgufValidateSource.open(quantized) : null;
+             ComputeBackend backend = Backends.open(DeviceRequest.parse(device), run.threadCount(), true, line -> {
             if (!run.quiet) {
                 err.println("slimq: " + line);
                 err.flush();
             }
         })) {
             var progress = ProgressRenderer.of(err, parent.progressMode(), run.quiet);
-            r = ValidateService.run(quantized, o, backend, progress);
+            r = gguf != null ? ValidateService.run(quantized.toString(), gguf, o, backend, progress)
+                    : ValidateService.run(quantized, o, backend, progress);
             if (progress instanceof ProgressRenderer pr) {
                 pr.finish();
             }
@@ -111,6 +115,12 @@ final class ValidateCommand implements Callable<Integer> {
             out.flush();
         }
         return r.passed() ? ExitCode.OK.code() : ExitCode.QUALITY.code();
+    }
+
+    /** A {@code .gguf} file goes to the GGUF reader (convert module); directories and safetensors to the checkpoint formats. */
+    static boolean isGguf(Path p) {
+        Path name = p.getFileName();
+        return name != null && name.toString().toLowerCase(Locale.ROOT).endsWith(".gguf") && !Files.isDirectory(p);
     }
 
     private static String fmt(double v) {

@@ -36,6 +36,10 @@ import java.util.SplittableRandom;
  * Two probe sets per layer: Gaussian rows, and a heavy-tailed variant that scales a few input
  * channels up to 20×, as real activations have. A layer the logical form cannot express (GPTQ with
  * act-order) goes through the dense f32 kernel instead, and says so.
+ *
+ * <p>The weights come from a {@link Source}: the checkpoint formats of this module, or a GGUF file
+ * through the convert module's adapter ({@code dev.slimq.convert.hf.GgufValidateSource}), which
+ * supplies its own exact reference and the mapping to the original's names and row order.
  */
 public final class ValidateService {
     public static final double KERNEL_TOLERANCE_F32 = 1e-5;
@@ -73,29 +77,110 @@ public final class ValidateService {
                          List<Layer> layers, int kernelFailures, int errorFailures, boolean passed) {
     }
 
+    /**
+     * The quantized weights validate runs through the kernels, whoever stores them: the checkpoint
+     * formats of {@link QuantizedCheckpointReader} here, GGUF files in the convert module (which this
+     * module cannot see). Only {@link #weights}, {@link #shape}, {@link #read} and {@link #dequantize}
+     * need a body; the defaults suit a source whose logical form is exactly what the file stores and
+     * whose weights carry the float checkpoint's names and row order.
+     */
+    public interface Source {
+        /** The format's name for the report ({@code COMPRESSED_TENSORS}, {@code GGUF}, ...). */
+        String format();
+
+        /** The quantized weights, in the order they are reported. */
+        List<String> weights();
+
+        /** {@code [rows, cols]} of a quantized weight. */
+        long[] shape(String weight);
+
+        /** The logical form; {@link Failure#UNSUPPORTED} sends the weight through the dense kernel ({@link #dequantize}). */
+        QuantizedTensor read(String weight);
+
+        /** The weight as row-major floats, for weights the logical form cannot express. */
+        float[] dequantize(String weight);
+
+        /**
+         * The float64 product with the weight exactly as the file defines it: what the kernel error is
+         * measured against. The default is {@link Float64Reference#matmul} of the logical form, right
+         * when {@code q} holds the stored values exactly; a source whose logical form rounds something
+         * (GGUF Q4_1's min as a float zero) computes it from its own bytes instead.
+         */
+        default double[] exactMatmul(String weight, QuantizedTensor q, float[] x, int batch) {
+            return Float64Reference.matmul(q, x, batch);
+        }
+
+        /** Names the weight may have in the float reference checkpoint, tried in order. */
+        default List<String> referenceNames(String weight) {
+            return List.of(weight);
+        }
+
+        /**
+         * The reference weight ({@code [rows, cols]} row-major) with its rows in this source's row order,
+         * so both products line up output for output (GGUF's llama Q/K rows are permuted).
+         */
+        default float[] alignReference(String weight, float[] original, int rows, int cols) {
+            return original;
+        }
+    }
+
     public static Result run(Path quantized, Options o, ComputeBackend backend, ProgressListener progress) {
-        try (Checkpoint ckpt = Checkpoint.open(quantized);
-             Checkpoint ref = o.reference().map(Checkpoint::open).orElse(null)) {
+        try (Checkpoint ckpt = Checkpoint.open(quantized)) {
             QuantizedCheckpointReader reader = QuantFormat.detect(ckpt).orElseThrow(() -> new SlimqException(Failure.UNSUPPORTED,
-                    quantized + " holds no quantized weights in a format slimq reads (compressed-tensors, gptq, slimq)"));
+                    quantized + " holds no quantized weights in a format slimq reads (compressed-tensors, gptq, slimq, gguf)"));
+            return run(quantized.toString(), new ReaderSource(reader), o, backend, progress);
+        }
+    }
+
+    /** Validates the weights of {@code source} (which the caller keeps open and closes); {@code path} names it in the report. */
+    public static Result run(String path, Source source, Options o, ComputeBackend backend, ProgressListener progress) {
+        try (Checkpoint ref = o.reference().map(Checkpoint::open).orElse(null)) {
             double tolerance = o.activations() == ActivationType.F16 ? KERNEL_TOLERANCE_F16 : KERNEL_TOLERANCE_F32;
             List<Layer> layers = new ArrayList<>();
-            ProgressTask task = progress.task("validate", reader.weights().size(), "layers");
+            ProgressTask task = progress.task("validate", source.weights().size(), "layers");
             int kernelFailures = 0;
             int errorFailures = 0;
-            for (String name : reader.weights()) {
-                Layer l = layer(reader, ref, name, o, backend, tolerance);
+            for (String name : source.weights()) {
+                Layer l = layer(source, ref, name, o, backend, tolerance);
                 layers.add(l);
                 kernelFailures += l.kernelOk() ? 0 : 1;
                 errorFailures += l.withinMaxError() ? 0 : 1;
                 task.advance(1);
             }
-            return new Result(quantized.toString(), reader.format().name(), backend.name(), o.activations().name(), tolerance,
+            return new Result(path, source.format(), backend.name(), o.activations().name(), tolerance,
                     layers, kernelFailures, errorFailures, kernelFailures == 0 && errorFailures == 0);
         }
     }
 
-    private static Layer layer(QuantizedCheckpointReader reader, Checkpoint ref, String name, Options o, ComputeBackend backend,
+    /** A checkpoint format's reader as a {@link Source}: its logical form is the stored values exactly. */
+    private record ReaderSource(QuantizedCheckpointReader reader) implements Source {
+        @Override
+        public String format() {
+            return reader.format().name();
+        }
+
+        @Override
+        public List<String> weights() {
+            return reader.weights();
+        }
+
+        @Override
+        public long[] shape(String weight) {
+            return reader.shape(weight);
+        }
+
+        @Override
+        public QuantizedTensor read(String weight) {
+            return reader.read(weight);
+        }
+
+        @Override
+        public float[] dequantize(String weight) {
+            return reader.dequantize(weight);
+        }
+    }
+
+    private static Layer layer(Source reader, Checkpoint ref, String name, Options o, ComputeBackend backend,
                                double tolerance) {
         long[] shape = reader.shape(name);
         int rows = Math.toIntExact(shape[0]);
@@ -112,15 +197,16 @@ public final class ValidateService {
         float[][] probes = {probes(o.seed() ^ name.hashCode(), o.batch(), cols, false), probes(o.seed() ^ name.hashCode(), o.batch(), cols, true)};
         float[] original = null;
         if (ref != null) {
-            if (!ref.contains(name)) {
-                throw new SlimqException(Failure.BAD_INPUT, ref.root() + ": has no tensor '" + name + "' to compare with");
-            }
-            TensorInfo t = ref.tensor(name);
+            List<String> candidates = reader.referenceNames(name);
+            String refName = candidates.stream().filter(ref::contains).findFirst().orElseThrow(() ->
+                    new SlimqException(Failure.BAD_INPUT, ref.root() + ": has no tensor '" + candidates.getFirst() + "' to compare with"
+                            + (candidates.getFirst().equals(name) ? "" : " (for '" + name + "')")));
+            TensorInfo t = ref.tensor(refName);
             if (t.rows() != rows || t.cols() != cols) {
-                throw new SlimqException(Failure.BAD_INPUT, ref.root() + ": '" + name + "' is " + t.shapeString()
+                throw new SlimqException(Failure.BAD_INPUT, ref.root() + ": '" + refName + "' is " + t.shapeString()
                         + " but the quantized weight is [" + rows + ", " + cols + "]");
             }
-            original = QuantizeService.readFloats(ref, t);
+            original = reader.alignReference(name, QuantizeService.readFloats(ref, t), rows, cols);
         }
         double[] kernelErr = new double[2];
         double[] outErr = {Double.NaN, Double.NaN};
@@ -131,7 +217,7 @@ public final class ValidateService {
                 try (Activations a = backend.activations(x, o.batch(), cols, o.activations())) {
                     backend.matmul(w, a, y);
                 }
-                double[] exact = q != null ? Float64Reference.matmul(q, x, o.batch()) : Float64Reference.matmulDense(dense, rows, cols, x, o.batch());
+                double[] exact = q != null ? reader.exactMatmul(name, q, x, o.batch()) : Float64Reference.matmulDense(dense, rows, cols, x, o.batch());
                 kernelErr[p] = Float64Reference.relativeError(y, exact);
                 if (original != null) {
                     outErr[p] = Float64Reference.relativeError(y, Float64Reference.matmulDense(original, rows, cols, x, o.batch()));
