@@ -73,7 +73,8 @@ final class EvalCommand implements Callable<Integer> {
     Double maxKl;
 
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "0",
-            description = "Decoders: evaluate only the first N tokens of the texts (default: all).")
+            description = {"Evaluate only the first N tokens of the texts (default: all). Decoders: the token stream is cut at N;",
+                "encoders: the first texts whose tokens (with [CLS]/[SEP]) fit in N, at least one."})
     long maxTokens;
 
     @Override
@@ -88,7 +89,7 @@ final class EvalCommand implements Callable<Integer> {
         if (minCosine != null && reference == null) {
             throw new SlimqException(Failure.USAGE, "--min-cosine needs --reference");
         }
-        List<String> lines = texts == null ? EvalTexts.bundled() : EvalTexts.read(texts);
+        List<String> lines = encoderBudget(texts == null ? EvalTexts.bundled() : EvalTexts.read(texts));
         EncoderEval.Result r = EncoderEval.run(model, reference, lines, p, run.threadCount(), QuantizedWeightSource.OPENER);
         boolean passed = minCosine == null || r.comparison().meanCos() >= minCosine;
         PrintWriter o = spec.commandLine().getOut();
@@ -115,7 +116,7 @@ final class EvalCommand implements Callable<Integer> {
 
     private Integer reduced(Pooling p) {
         TokenReduction red = TokenReduction.parse(tokenReduction);
-        List<String> lines = texts == null ? EvalTexts.bundled() : EvalTexts.read(texts);
+        List<String> lines = encoderBudget(texts == null ? EvalTexts.bundled() : EvalTexts.read(texts));
         EncoderEval.ReductionResult r = EncoderEval.runReduced(model, reference, lines, p, run.threadCount(), red,
                 QuantizedWeightSource.OPENER);
         PrintWriter o = spec.commandLine().getOut();
@@ -142,6 +143,33 @@ final class EvalCommand implements Callable<Integer> {
             return ExitCode.QUALITY.code();
         }
         return ExitCode.OK.code();
+    }
+
+    /** The leading texts whose token counts (model's tokenizer, specials included) fit in --max-tokens; all without it. */
+    private List<String> encoderBudget(List<String> lines) {
+        if (maxTokens < 0) {
+            throw new SlimqException(Failure.USAGE, "--max-tokens must not be negative, got " + maxTokens);
+        }
+        if (maxTokens == 0) {
+            return lines;
+        }
+        Path dir = java.nio.file.Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
+        Path tok = dir.resolve("tokenizer.json");
+        if (!java.nio.file.Files.isRegularFile(tok)) {
+            throw new SlimqException(Failure.BAD_INPUT, model + ": no tokenizer.json next to the weights; eval needs it");
+        }
+        dev.slimq.core.tokenizer.Tokenizer t = dev.slimq.core.tokenizer.Tokenizer.load(tok);
+        long used = 0;
+        int n = 0;
+        while (n < lines.size()) {
+            long size = t.encode(lines.get(n), true).size();
+            if (n > 0 && used + size > maxTokens) {
+                break;
+            }
+            used += size;
+            n++;
+        }
+        return lines.subList(0, n);
     }
 
     private static double c(EncoderEval.ReductionResult r) {

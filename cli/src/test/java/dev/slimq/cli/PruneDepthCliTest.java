@@ -157,6 +157,11 @@ class PruneDepthCliTest {
         assertEquals(0, r.code(), r.err());
         JsonNode c = JSON.readTree(lists.resolve("config.json").toFile());
         assertEquals(4, c.get("intermediate_size").size());
+        // inspect reads the per-layer config and checks every layer's tensors against its own entry
+        Run i = run("inspect", lists.toString(), "--json");
+        assertEquals(0, i.code(), i.err());
+        JsonNode per = JSON.readTree(i.out()).get("model").get("per_layer");
+        assertEquals(c.get("intermediate_size"), per.get("intermediate_size"));
         Path deci = tmp.resolve("deci");
         r = run("prune", small.toString(), deci.toString(), "--ratio", "0.3", "--units", "mlp", "--layout", "deci", "--drop-layers", "3");
         assertEquals(0, r.code(), r.err());

@@ -104,6 +104,20 @@ public final class Inspector {
             m.put("head_dim", c.headDim());
             m.put("intermediate_size", c.intermediateSize());
             m.put("vocab_size", c.vocabSize());
+            if (c.hasPerLayerWidths()) {
+                // lists-layout configs: the scalars above are the largest entries; these are per layer
+                Map<String, Object> per = new LinkedHashMap<>();
+                if (!c.perLayer().attentionHeads().isEmpty()) {
+                    per.put("num_attention_heads", c.perLayer().attentionHeads());
+                }
+                if (!c.perLayer().keyValueHeads().isEmpty()) {
+                    per.put("num_key_value_heads", c.perLayer().keyValueHeads());
+                }
+                if (!c.perLayer().intermediateSizes().isEmpty()) {
+                    per.put("intermediate_size", c.perLayer().intermediateSizes());
+                }
+                m.put("per_layer", per);
+            }
         });
         m.put("tied_embeddings", layout.tiedEmbeddings());
         return m;

@@ -35,9 +35,12 @@ final class LayoutChecks {
 
     private static void checkShape(ModelConfig c, TensorInfo t, TensorRole role) {
         Dim hidden = new Dim(c.hiddenSize(), "hidden_size");
-        Dim qRows = new Dim((long) c.numAttentionHeads() * c.headDim(), "num_attention_heads");
-        Dim kvRows = new Dim((long) c.numKeyValueHeads() * c.headDim(), "num_key_value_heads");
-        Dim inter = new Dim(c.intermediateSize(), "intermediate_size");
+        // Per-layer configs (lists layout) give each layer its own widths; layer-less tensors use the scalars.
+        int layer = role.layer().orElse(-1);
+        boolean own = layer >= 0 && layer < c.numHiddenLayers();
+        Dim qRows = new Dim((long) (own ? c.numAttentionHeads(layer) : c.numAttentionHeads()) * c.headDim(), "num_attention_heads");
+        Dim kvRows = new Dim((long) (own ? c.numKeyValueHeads(layer) : c.numKeyValueHeads()) * c.headDim(), "num_key_value_heads");
+        Dim inter = new Dim(own ? c.intermediateSize(layer) : c.intermediateSize(), "intermediate_size");
         Dim vocab = new Dim(c.vocabSize(), "vocab_size");
         Dim[] expected = switch (role.kind()) {
             case EMBEDDING, LM_HEAD -> new Dim[] {vocab, hidden};

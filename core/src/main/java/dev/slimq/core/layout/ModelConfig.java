@@ -34,6 +34,10 @@ import java.util.OptionalInt;
  *     architecture's default when absent; 0 only for UNKNOWN configs that state neither
  * @param ropeTheta {@code rope_theta}, or {@code rope_parameters.rope_theta} as transformers 5 writes
  *     it, else the architecture's default; empty for encoders, which use no rotary embedding
+ * @param perLayer per-layer widths when {@code intermediate_size}, {@code num_attention_heads} or
+ *     {@code num_key_value_heads} is a list with one entry per layer (Adapt-Pruner style configs, as
+ *     {@code slimq prune --layout lists} writes them); the scalar components then hold the largest
+ *     entry. Empty lists when the config gives one number.
  */
 public record ModelConfig(
         Architecture architecture,
@@ -50,7 +54,43 @@ public record ModelConfig(
         double normEps,
         OptionalDouble ropeTheta,
         OptionalInt maxPositionEmbeddings,
-        JsonNode raw) {
+        JsonNode raw,
+        PerLayer perLayer) {
+
+    /** Per-layer widths of a config that lists them; each list is empty or has one entry per layer. */
+    public record PerLayer(List<Integer> attentionHeads, List<Integer> keyValueHeads, List<Integer> intermediateSizes) {
+        public PerLayer {
+            attentionHeads = List.copyOf(attentionHeads);
+            keyValueHeads = List.copyOf(keyValueHeads);
+            intermediateSizes = List.copyOf(intermediateSizes);
+        }
+
+        static final PerLayer NONE = new PerLayer(List.of(), List.of(), List.of());
+    }
+
+    /** {@code intermediate_size} of layer {@code layer} (the one number, or its list entry). */
+    public int intermediateSize(int layer) {
+        return perLayer.intermediateSizes().isEmpty() ? intermediateSize : perLayer.intermediateSizes().get(layer);
+    }
+
+    /** {@code num_attention_heads} of layer {@code layer}. */
+    public int numAttentionHeads(int layer) {
+        return perLayer.attentionHeads().isEmpty() ? numAttentionHeads : perLayer.attentionHeads().get(layer);
+    }
+
+    /** {@code num_key_value_heads} of layer {@code layer}. */
+    public int numKeyValueHeads(int layer) {
+        if (!perLayer.keyValueHeads().isEmpty()) {
+            return perLayer.keyValueHeads().get(layer);
+        }
+        // A config that lists query heads but states one KV count keeps it; one that states none has MHA per layer.
+        return perLayer.attentionHeads().isEmpty() || raw.has("num_key_value_heads") ? numKeyValueHeads : numAttentionHeads(layer);
+    }
+
+    /** Whether any width is given per layer. */
+    public boolean hasPerLayerWidths() {
+        return !perLayer.equals(PerLayer.NONE);
+    }
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final String DEFAULT_SOURCE = "config.json";
@@ -98,15 +138,21 @@ public record ModelConfig(
 
         int hidden = f.count("hidden_size", known);
         int layers = f.count("num_hidden_layers", known);
-        int heads = f.count("num_attention_heads", known);
-        int kvHeads = f.optionalCount("num_key_value_heads").orElse(heads);
-        int intermediate = f.count("intermediate_size", known);
+        List<Integer> headsList = f.perLayer("num_attention_heads", layers);
+        List<Integer> kvList = f.perLayer("num_key_value_heads", layers);
+        List<Integer> interList = f.perLayer("intermediate_size", layers);
+        int heads = headsList.isEmpty() ? f.count("num_attention_heads", known) : java.util.Collections.max(headsList);
+        int kvHeads = kvList.isEmpty() ? f.optionalCount("num_key_value_heads").orElse(heads) : java.util.Collections.max(kvList);
+        int intermediate = interList.isEmpty() ? f.count("intermediate_size", known) : java.util.Collections.max(interList);
+        PerLayer perLayer = new PerLayer(headsList, kvList, interList);
         int vocab = f.count("vocab_size", known);
 
         OptionalInt statedHeadDim = f.optionalCount("head_dim");
         int headDim;
         if (statedHeadDim.isPresent()) {
             headDim = statedHeadDim.getAsInt();
+        } else if (!headsList.isEmpty()) {
+            throw new ModelConfigException("head_dim", source + ": num_attention_heads is given per layer, so head_dim must be stated");
         } else if (defaultHeadDim(arch) > 0) {
             headDim = defaultHeadDim(arch);
         } else if (heads > 0 && hidden % heads != 0) {
@@ -115,9 +161,20 @@ public record ModelConfig(
         } else {
             headDim = heads > 0 ? hidden / heads : 0;
         }
-        if (kvHeads > 0 && heads > 0 && heads % kvHeads != 0) {
-            throw new ModelConfigException("num_key_value_heads", source + ": num_key_value_heads " + kvHeads
-                    + " does not divide num_attention_heads " + heads);
+        if (perLayer.equals(PerLayer.NONE)) {
+            if (kvHeads > 0 && heads > 0 && heads % kvHeads != 0) {
+                throw new ModelConfigException("num_key_value_heads", source + ": num_key_value_heads " + kvHeads
+                        + " does not divide num_attention_heads " + heads);
+            }
+        } else {
+            for (int l = 0; l < layers; l++) {
+                int h = headsList.isEmpty() ? heads : headsList.get(l);
+                int kv = kvList.isEmpty() ? (root.has("num_key_value_heads") ? kvHeads : h) : kvList.get(l);
+                if (h % kv != 0) {
+                    throw new ModelConfigException("num_key_value_heads", source + ": layer " + l + ": num_key_value_heads " + kv
+                            + " does not divide num_attention_heads " + h);
+                }
+            }
         }
 
         boolean tie = f.bool("tie_word_embeddings").orElse(defaultTie(arch));
@@ -137,7 +194,7 @@ public record ModelConfig(
         }
         OptionalInt maxPositions = f.optionalCount("max_position_embeddings");
         return new ModelConfig(arch, modelType, classes, hidden, layers, heads, kvHeads, headDim, intermediate,
-                vocab, tie, eps, rope, maxPositions, root);
+                vocab, tie, eps, rope, maxPositions, root, perLayer);
     }
 
     private static int defaultHeadDim(Architecture arch) {
@@ -191,6 +248,29 @@ public record ModelConfig(
                 throw new ModelConfigException(prefix + key, source + ": \"" + prefix + key + "\" is missing");
             }
             return v.orElse(0);
+        }
+
+        /**
+         * A key given as a list with one positive integer per layer (empty when it is absent or a
+         * single number, which {@link #count} then reads).
+         */
+        List<Integer> perLayer(String key, int layers) {
+            JsonNode v = get(key);
+            if (v == null || !v.isArray()) {
+                return List.of();
+            }
+            String expected = "one positive integer per layer (" + layers + ")";
+            if (v.size() != layers) {
+                throw bad(key, expected, v);
+            }
+            List<Integer> out = new java.util.ArrayList<>(layers);
+            for (JsonNode e : v) {
+                if (!e.isIntegralNumber() || !e.canConvertToInt() || e.intValue() <= 0) {
+                    throw bad(key, expected, v);
+                }
+                out.add(e.intValue());
+            }
+            return out;
         }
 
         OptionalInt optionalCount(String key) {
