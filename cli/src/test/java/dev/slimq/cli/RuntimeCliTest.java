@@ -110,6 +110,22 @@ class RuntimeCliTest {
         }
     }
 
+    /** Encoder eval with --max-tokens: only the leading texts that fit (at least one). */
+    @Test
+    void encoderEvalTakesTheLeadingTextsWithinMaxTokens() throws IOException {
+        Path texts = tmp.resolve("texts.txt");
+        // tiny-bert's WordPiece: each line is [CLS] + its words + [SEP]; exact counts are read back from the run
+        Files.writeString(texts, "the quick brown fox\njumps over\nthe lazy dog again and again\n");
+        Run all = run("eval", bert.toString(), "--texts", texts.toString(), "--json");
+        assertEquals(3, all.json().get("model").get("texts").asInt(), all.out());
+        long total = all.json().get("model").get("tokens").asLong();
+        Run some = run("eval", bert.toString(), "--texts", texts.toString(), "--max-tokens", String.valueOf(total - 1), "--json");
+        assertEquals(0, some.code(), some.err());
+        assertEquals(2, some.json().get("model").get("texts").asInt(), some.out());
+        Run one = run("eval", bert.toString(), "--texts", texts.toString(), "--max-tokens", "1", "--json");
+        assertEquals(1, one.json().get("model").get("texts").asInt(), "at least one text");
+    }
+
     /** Decoder eval against a reference: KL and top-1 agreement in --json, the --max-kl gate, --max-tokens. */
     @Test
     void decoderEvalReportsKlAndGatesOnIt() throws IOException {
