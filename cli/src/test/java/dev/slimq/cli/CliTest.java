@@ -1,16 +1,15 @@
 package dev.slimq.cli;
 
+import static dev.slimq.cli.CliRun.run;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSpec;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
@@ -19,7 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The CLI end to end through picocli's {@code execute}: exit codes, stdout/stderr split, messages. */
 class CliTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
     static Path shared;
@@ -29,19 +27,6 @@ class CliTest {
 
     @TempDir
     Path tmp;
-
-    record Run(int code, String out, String err) {
-        JsonNode json() throws IOException {
-            return JSON.readTree(out);
-        }
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true), ProgressRenderer.Mode.NONE).execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     @BeforeAll
     static void checkpoints() {
@@ -53,21 +38,21 @@ class CliTest {
 
     @Test
     void versionAndHelp() {
-        Run v = run("--version");
+        CliRun v = run("--version");
         assertEquals(0, v.code());
         assertTrue(v.out().startsWith("slimq "), v.out());
-        Run h = run("--help");
+        CliRun h = run("--help");
         assertEquals(0, h.code());
         assertTrue(h.out().contains("inspect") && h.out().contains("synth"), h.out());
         assertTrue(h.out().contains("Exit codes"), h.out());
-        Run none = run();
+        CliRun none = run();
         assertEquals(0, none.code());
         assertTrue(none.out().contains("Usage: slimq"), none.out());
     }
 
     @Test
     void inspectJsonHasTheDocumentedTopLevel() throws IOException {
-        Run r = run("inspect", llama.toString(), "--json");
+        CliRun r = run("inspect", llama.toString(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = r.json();
         assertEquals("llama", j.get("architecture").asText());
@@ -88,7 +73,7 @@ class CliTest {
 
     @Test
     void inspectTextAndTensorTable() {
-        Run r = run("inspect", bert.toString(), "--tensors");
+        CliRun r = run("inspect", bert.toString(), "--tensors");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("architecture  bert"), r.out());
         assertTrue(r.out().contains("encoder.layer.1.attention.self.query.weight"), r.out());
@@ -97,8 +82,8 @@ class CliTest {
 
     @Test
     void statsAreIdenticalForAnyThreadCount() throws IOException {
-        Run one = run("inspect", llama.toString(), "--stats", "--json", "--threads", "1");
-        Run two = run("inspect", llama.toString(), "--stats", "--json", "--threads", "2");
+        CliRun one = run("inspect", llama.toString(), "--stats", "--json", "--threads", "1");
+        CliRun two = run("inspect", llama.toString(), "--stats", "--json", "--threads", "2");
         assertEquals(0, one.code(), one.err());
         assertEquals(one.out(), two.out());
         JsonNode row = one.json().get("tensors").get(0);
@@ -108,7 +93,7 @@ class CliTest {
 
     @Test
     void statsOfASingleFile() throws IOException {
-        Run r = run("inspect", llama.resolve("model.safetensors").toString(), "--stats", "--json");
+        CliRun r = run("inspect", llama.resolve("model.safetensors").toString(), "--stats", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = r.json();
         // Without config.json the layout falls back to name/shape rules.
@@ -122,7 +107,7 @@ class CliTest {
 
     @Test
     void missingPathIsAnIoError() {
-        Run r = run("inspect", tmp.resolve("nope").toString());
+        CliRun r = run("inspect", tmp.resolve("nope").toString());
         assertEquals(ExitCode.IO.code(), r.code());
         assertOneLineError(r);
     }
@@ -131,7 +116,7 @@ class CliTest {
     void malformedFileIsBadInput() throws IOException {
         Path bad = tmp.resolve("bad.safetensors");
         Files.write(bad, new byte[] {1, 2, 3});
-        Run r = run("inspect", bad.toString());
+        CliRun r = run("inspect", bad.toString());
         assertEquals(ExitCode.BAD_INPUT.code(), r.code());
         assertOneLineError(r);
         assertTrue(r.err().contains("bad.safetensors"), r.err());
@@ -144,7 +129,7 @@ class CliTest {
         assertTrue(Files.isDirectory(dir), "testdata/hostile must exist");
         try (var s = Files.list(dir)) {
             for (Path p : s.filter(f -> f.toString().endsWith(".safetensors")).sorted().toList()) {
-                Run r = run("inspect", p.toString(), "--stats");
+                CliRun r = run("inspect", p.toString(), "--stats");
                 assertEquals(ExitCode.BAD_INPUT.code(), r.code(), p + ": " + r.err());
                 assertOneLineError(r);
             }
@@ -155,14 +140,14 @@ class CliTest {
     void stacktraceOnlyWhenAsked() throws IOException {
         Path bad = tmp.resolve("bad.safetensors");
         Files.write(bad, new byte[] {1, 2, 3});
-        Run r = run("inspect", bad.toString(), "--stacktrace");
+        CliRun r = run("inspect", bad.toString(), "--stacktrace");
         assertEquals(ExitCode.BAD_INPUT.code(), r.code());
         assertTrue(r.err().contains("\tat "), r.err());
     }
 
     @Test
     void usageErrorsExitTwo() {
-        Run unknown = run("inspect", llama.toString(), "--no-such-option");
+        CliRun unknown = run("inspect", llama.toString(), "--no-such-option");
         assertEquals(ExitCode.USAGE.code(), unknown.code());
         assertTrue(unknown.err().contains("--no-such-option"), unknown.err());
         assertEquals(ExitCode.USAGE.code(), run("inspect").code());
@@ -173,15 +158,15 @@ class CliTest {
     @Test
     void synthWritesAnInspectableCheckpointAndRefusesToOverwrite() throws IOException {
         Path out = tmp.resolve("gen");
-        Run r = run("synth", out.toString(), "--arch", "llama", "--size", "tiny", "--json", "--max-shard-size", "100kB");
+        CliRun r = run("synth", out.toString(), "--arch", "llama", "--size", "tiny", "--json", "--max-shard-size", "100kB");
         assertEquals(0, r.code(), r.err());
         assertTrue(Files.exists(out.resolve("model.safetensors.index.json")));
         assertTrue(r.json().get("files").toString().contains("tokenizer.json"));
-        Run again = run("synth", out.toString());
+        CliRun again = run("synth", out.toString());
         assertEquals(ExitCode.USAGE.code(), again.code());
         assertTrue(again.err().contains("--force") || again.err().contains("force"), again.err());
         assertEquals(0, run("synth", out.toString(), "--force").code());
-        Run i = run("inspect", out.toString(), "--json");
+        CliRun i = run("inspect", out.toString(), "--json");
         assertEquals(0, i.code(), i.err());
         assertEquals(1, i.json().get("shards").asInt());
         assertEquals(ExitCode.USAGE.code(), run("synth", tmp.resolve("b").toString(), "--size", "huge").code());
@@ -191,7 +176,7 @@ class CliTest {
     @Test
     void quantizeThenDequantize() throws IOException {
         Path q = tmp.resolve("q");
-        Run r = run("quantize", llama.toString(), q.toString(), "--group-size", "64", "--json", "--threads", "2");
+        CliRun r = run("quantize", llama.toString(), q.toString(), "--group-size", "64", "--json", "--threads", "2");
         assertEquals(0, r.code(), r.err());
         JsonNode j = r.json();
         assertTrue(j.get("bits_per_weight").asDouble() > 4 && j.get("bits_per_weight").asDouble() < 5, j.toString());
@@ -199,13 +184,13 @@ class CliTest {
         assertTrue(j.get("tensors").get(0).has("sqnr_db"));
         assertTrue(j.get("timings").has("total_seconds"));
         assertTrue(Files.isRegularFile(q.resolve("quantization-report.json")));
-        Run text = run("quantize", llama.toString(), tmp.resolve("q2").toString(), "--method", "rtn", "--format", "slimq", "--group-size", "channel");
+        CliRun text = run("quantize", llama.toString(), tmp.resolve("q2").toString(), "--method", "rtn", "--format", "slimq", "--group-size", "channel");
         assertEquals(0, text.code(), text.err());
         assertTrue(text.out().contains("worst tensors"), text.out());
-        Run d = run("dequantize", q.toString(), tmp.resolve("d").toString(), "--json");
+        CliRun d = run("dequantize", q.toString(), tmp.resolve("d").toString(), "--json");
         assertEquals(0, d.code(), d.err());
         assertEquals(14, d.json().get("weights").asInt());
-        Run again = run("inspect", tmp.resolve("d").toString(), "--json");
+        CliRun again = run("inspect", tmp.resolve("d").toString(), "--json");
         assertEquals("llama", again.json().get("architecture").asText());
     }
 
@@ -219,7 +204,7 @@ class CliTest {
         assertEquals(ExitCode.USAGE.code(), run("quantize", in, tmp.resolve("a").toString(), "--format", "onnx").code());
         assertEquals(ExitCode.USAGE.code(), run("quantize", in, llama.resolve("inside").toString()).code());
         assertEquals(ExitCode.UNSUPPORTED.code(), run("dequantize", in, tmp.resolve("b").toString()).code());
-        Run dry = run("quantize", in, tmp.resolve("dry").toString(), "--dry-run");
+        CliRun dry = run("quantize", in, tmp.resolve("dry").toString(), "--dry-run");
         assertEquals(0, dry.code(), dry.err());
         assertFalse(Files.exists(tmp.resolve("dry")));
         assertFalse(Files.exists(tmp.resolve("a")));
@@ -230,7 +215,7 @@ class CliTest {
         Path q = tmp.resolve("vq");
         assertEquals(0, run("quantize", llama.toString(), q.toString(), "--format", "slimq", "--group-size", "32", "-q").code());
         for (String device : new String[] {"opencl", "cpu"}) {
-            Run r = run("validate", q.toString(), "--reference", llama.toString(), "--device", device, "--json", "-q");
+            CliRun r = run("validate", q.toString(), "--reference", llama.toString(), "--device", device, "--json", "-q");
             assertEquals(0, r.code(), device + ": " + r.err());
             JsonNode j = r.json();
             assertEquals(14, j.get("layers").size());
@@ -241,7 +226,7 @@ class CliTest {
             }
         }
         Path report = tmp.resolve("validation.json");
-        Run strict = run("validate", q.toString(), "--reference", llama.toString(), "--max-error", "1e-6", "--report", report.toString());
+        CliRun strict = run("validate", q.toString(), "--reference", llama.toString(), "--max-error", "1e-6", "--report", report.toString());
         assertEquals(ExitCode.QUALITY.code(), strict.code(), strict.err());
         assertTrue(strict.out().contains("OVER --max-error"), strict.out());
         assertTrue(Files.size(report) > 100);
@@ -270,7 +255,7 @@ class CliTest {
             w.commit();
         }
         Path out = tmp.resolve("reduced.safetensors");
-        Run r = run("reduce-tokens", in.toString(), out.toString(), "--tensor", "x", "--method", "tome", "--keep", "0.5", "--json");
+        CliRun r = run("reduce-tokens", in.toString(), out.toString(), "--tensor", "x", "--method", "tome", "--keep", "0.5", "--json");
         assertEquals(0, r.code(), r.err());
         try (var f = dev.slimq.core.safetensors.SafetensorsFile.open(out)) {
             assertEquals("[2, 8, 8]", java.util.Arrays.toString(f.tensor("x").shape()));
@@ -289,7 +274,7 @@ class CliTest {
         assertEquals(ExitCode.USAGE.code(), run("reduce-tokens", in.toString(), foreign.toString(), "--tensor", "x", "--keep", "0.5").code());
         assertEquals("not slimq's", Files.readString(foreign));
         // ... while slimq's own earlier result is: the same command is up to date, another one redoes it.
-        Run again = run("reduce-tokens", in.toString(), out.toString(), "--tensor", "x", "--method", "tome", "--keep", "0.5");
+        CliRun again = run("reduce-tokens", in.toString(), out.toString(), "--tensor", "x", "--method", "tome", "--keep", "0.5");
         assertEquals(0, again.code(), again.err());
         assertTrue(again.err().contains("up to date: " + out), again.err());
         assertEquals(0, run("reduce-tokens", in.toString(), out.toString(), "--tensor", "x", "--keep", "0.25").code());
@@ -302,14 +287,14 @@ class CliTest {
     void convertToGgufAndBackGivesAnInspectableCheckpoint() throws IOException {
         for (Path model : new Path[] {llama, bert}) {
             Path gguf = tmp.resolve(model.getFileName() + ".gguf");
-            Run to = run("convert", model.toString(), gguf.toString(), "--to", "gguf", "--type", "q8_0", "--json");
+            CliRun to = run("convert", model.toString(), gguf.toString(), "--to", "gguf", "--type", "q8_0", "--json");
             assertEquals(0, to.code(), to.err());
             Path back = tmp.resolve(model.getFileName() + "-back");
-            Run from = run("convert", gguf.toString(), back.toString(), "--to", "safetensors");
+            CliRun from = run("convert", gguf.toString(), back.toString(), "--to", "safetensors");
             assertEquals(0, from.code(), from.err());
-            Run i = run("inspect", back.toString(), "--json");
+            CliRun i = run("inspect", back.toString(), "--json");
             assertEquals(0, i.code(), i.err());
-            Run orig = run("inspect", model.toString(), "--json");
+            CliRun orig = run("inspect", model.toString(), "--json");
             assertEquals(orig.json().get("architecture"), i.json().get("architecture"));
             assertEquals(orig.json().get("layers"), i.json().get("layers"));
         }
@@ -325,7 +310,7 @@ class CliTest {
         assertEquals("ARROW1", new String(head, java.nio.charset.StandardCharsets.US_ASCII));
         Path bad = tmp.resolve("bad.gguf");
         Files.write(bad, new byte[] {'G', 'G', 'U', 'F', 9, 0, 0, 0});
-        Run r = run("convert", bad.toString(), tmp.resolve("x").toString(), "--to", "safetensors");
+        CliRun r = run("convert", bad.toString(), tmp.resolve("x").toString(), "--to", "safetensors");
         assertEquals(ExitCode.BAD_INPUT.code(), r.code(), r.err());
         assertOneLineError(r);
     }
@@ -333,20 +318,20 @@ class CliTest {
     @Test
     void pruneWritesAConfigConsistentCheckpoint() throws IOException {
         Path out = tmp.resolve("pruned");
-        Run r = run("prune", llama.toString(), out.toString(), "--ratio", "0.25", "--units", "mlp", "--multiple-of", "16", "--json");
+        CliRun r = run("prune", llama.toString(), out.toString(), "--ratio", "0.25", "--units", "mlp", "--multiple-of", "16", "--json");
         assertEquals(0, r.code(), r.err());
-        Run i = run("inspect", out.toString(), "--json");
+        CliRun i = run("inspect", out.toString(), "--json");
         assertEquals(0, i.code(), i.err());
         int width = i.json().get("model").get("intermediate_size").asInt();
         assertTrue(width < 192 && width % 16 == 0, "intermediate " + width);
-        Run q = run("quantize", out.toString(), tmp.resolve("pq").toString(), "--group-size", "16", "-q");
+        CliRun q = run("quantize", out.toString(), tmp.resolve("pq").toString(), "--group-size", "16", "-q");
         assertEquals(0, q.code(), q.err());
         assertEquals(ExitCode.UNSUPPORTED.code(), run("prune", llama.toString(), tmp.resolve("x").toString(), "--ratio", "0.2", "--layout", "deci").code());
         // An existing directory slimq did not write needs --force; slimq's own earlier result is redone.
         Path foreign = tmp.resolve("foreign-dir");
         Files.createDirectories(foreign);
         assertEquals(ExitCode.USAGE.code(), run("prune", llama.toString(), foreign.toString(), "--ratio", "0.2").code());
-        Run again = run("prune", llama.toString(), out.toString(), "--ratio", "0.25", "--units", "mlp", "--multiple-of", "16");
+        CliRun again = run("prune", llama.toString(), out.toString(), "--ratio", "0.25", "--units", "mlp", "--multiple-of", "16");
         assertEquals(0, again.code(), again.err());
         assertTrue(again.err().contains("up to date"), again.err());
         assertEquals(0, run("prune", llama.toString(), out.toString(), "--ratio", "0.2").code());
@@ -354,18 +339,18 @@ class CliTest {
 
     @Test
     void evalComparesAnEncoderWithItsOriginal() throws IOException {
-        Run self = run("eval", bert.toString(), "--reference", bert.toString(), "--json");
+        CliRun self = run("eval", bert.toString(), "--reference", bert.toString(), "--json");
         assertEquals(0, self.code(), self.err());
         assertEquals(1.0, self.json().get("comparison").get("mean_cos").asDouble(), 1e-6, self.out());
         Path q = tmp.resolve("bq");
         assertEquals(0, run("quantize", bert.toString(), q.toString(), "--format", "dequantized", "--bits", "3", "--group-size", "32", "-q").code());
-        Run r = run("eval", q.toString(), "--reference", bert.toString(), "--json");
+        CliRun r = run("eval", q.toString(), "--reference", bert.toString(), "--json");
         assertEquals(0, r.code(), r.err());
         double cos = r.json().get("comparison").get("mean_cos").asDouble();
         assertTrue(cos < 1.0 && cos > 0.5, "3-bit model cosine " + cos);
         assertEquals(ExitCode.QUALITY.code(), run("eval", q.toString(), "--reference", bert.toString(), "--min-cosine", "0.99999").code());
         assertEquals(ExitCode.USAGE.code(), run("eval", bert.toString(), "--pooling", "max").code());
-        Run tome = run("eval", bert.toString(), "--token-reduction", "tome:r=2", "--json");
+        CliRun tome = run("eval", bert.toString(), "--token-reduction", "tome:r=2", "--json");
         assertEquals(0, tome.code(), tome.err());
         assertTrue(tome.out().contains("speedup"), tome.out());
         assertEquals(ExitCode.USAGE.code(), run("eval", bert.toString(), "--token-reduction", "tome:q=2").code());
@@ -376,13 +361,13 @@ class CliTest {
         Path corpus = tmp.resolve("corpus.txt");
         Files.writeString(corpus, "the model reads a short text\nand the same words come back\n");
         Path out = tmp.resolve("trimmed");
-        Run r = run("trim-vocab", bert.toString(), out.toString(), "--corpus", corpus.toString(), "--json");
+        CliRun r = run("trim-vocab", bert.toString(), out.toString(), "--corpus", corpus.toString(), "--json");
         assertEquals(0, r.code(), r.err());
-        Run i = run("inspect", out.toString(), "--json");
+        CliRun i = run("inspect", out.toString(), "--json");
         assertEquals(0, i.code(), i.err());
         int vocab = i.json().get("model").get("vocab_size").asInt();
         assertTrue(vocab < 1024 && vocab % 64 == 0, "vocab " + vocab);
-        Run e = run("eval", out.toString(), "--reference", bert.toString(), "--texts", corpus.toString(), "--json");
+        CliRun e = run("eval", out.toString(), "--reference", bert.toString(), "--texts", corpus.toString(), "--json");
         assertEquals(0, e.code(), e.err());
         assertEquals(1.0, e.json().get("comparison").get("mean_cos").asDouble(), 1e-6);
         assertEquals(ExitCode.USAGE.code(), run("trim-vocab", bert.toString(), tmp.resolve("x").toString()).code());
@@ -391,7 +376,7 @@ class CliTest {
     @Test
     void calibrateWritesTheStatisticsFile() throws IOException {
         Path stats = tmp.resolve("stats.safetensors");
-        Run r = run("calibrate", bert.toString(), stats.toString(), "--json");
+        CliRun r = run("calibrate", bert.toString(), stats.toString(), "--json");
         assertEquals(0, r.code(), r.err());
         try (var f = dev.slimq.core.safetensors.SafetensorsFile.open(stats)) {
             assertEquals(0, f.tensor("layers.0.cos_in_out").rank());
@@ -400,7 +385,7 @@ class CliTest {
             assertTrue(f.metadata().containsKey("model_fingerprint"));
         }
         // The same run again is up to date (IncrementalCliTest has the rest of that behaviour).
-        Run again = run("calibrate", bert.toString(), stats.toString());
+        CliRun again = run("calibrate", bert.toString(), stats.toString());
         assertEquals(0, again.code(), again.err());
         assertTrue(again.err().contains("up to date"), again.err());
         assertEquals(0, run("calibrate", llama.toString(), tmp.resolve("s2.safetensors").toString(), "--window", "64").code());
@@ -413,16 +398,16 @@ class CliTest {
         String[] parts = new String[3];
         for (int k = 1; k <= 3; k++) {
             parts[k - 1] = tmp.resolve("part" + k).toString();
-            Run p = run("quantize", llama.toString(), parts[k - 1], "--format", "slimq", "--shard", k + "/3", "-q");
+            CliRun p = run("quantize", llama.toString(), parts[k - 1], "--format", "slimq", "--shard", k + "/3", "-q");
             assertEquals(0, p.code(), p.err());
         }
         Path merged = tmp.resolve("merged");
-        Run m = run("merge", merged.toString(), parts[2], parts[0], parts[1]);
+        CliRun m = run("merge", merged.toString(), parts[2], parts[0], parts[1]);
         assertEquals(0, m.code(), m.err());
         for (String f : new String[] {"model.safetensors", "config.json", "quantization-report.json", "tokenizer.json"}) {
             org.junit.jupiter.api.Assertions.assertArrayEquals(Files.readAllBytes(single.resolve(f)), Files.readAllBytes(merged.resolve(f)), f);
         }
-        Run missing = run("merge", tmp.resolve("m2").toString(), parts[0], parts[1]);
+        CliRun missing = run("merge", tmp.resolve("m2").toString(), parts[0], parts[1]);
         assertEquals(ExitCode.BAD_INPUT.code(), missing.code(), missing.err());
         assertEquals(ExitCode.USAGE.code(), run("quantize", llama.toString(), tmp.resolve("p").toString(), "--shard", "4/3").code());
     }
@@ -431,7 +416,7 @@ class CliTest {
     void evalOfADecoderReportsPerplexity() throws IOException {
         Path q = tmp.resolve("lq");
         assertEquals(0, run("quantize", llama.toString(), q.toString(), "--format", "dequantized", "--group-size", "64", "-q").code());
-        Run r = run("eval", q.toString(), "--reference", llama.toString(), "--window", "64", "--json");
+        CliRun r = run("eval", q.toString(), "--reference", llama.toString(), "--window", "64", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = r.json();
         double ppl = j.get("model").get("perplexity").asDouble();
@@ -441,7 +426,7 @@ class CliTest {
         assertEquals(ExitCode.USAGE.code(), run("eval", q.toString(), "--max-perplexity-ratio", "1.1").code());
     }
 
-    private static void assertOneLineError(Run r) {
+    private static void assertOneLineError(CliRun r) {
         String err = r.err().strip();
         assertTrue(err.startsWith("slimq: error: "), err);
         assertEquals(1, err.lines().count(), err);

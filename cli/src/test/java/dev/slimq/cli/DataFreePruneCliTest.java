@@ -1,5 +1,7 @@
 package dev.slimq.cli;
 
+import static dev.slimq.cli.CliRun.run;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,8 +24,6 @@ import dev.slimq.runtime.llama.LlamaWeights;
 import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSpec;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -39,19 +39,6 @@ class DataFreePruneCliTest {
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {
-        JsonNode json() throws IOException {
-            return JSON.readTree(out);
-        }
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true), ProgressRenderer.Mode.NONE).execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     private Path tinyLlama() {
         return SynthCheckpoint.write(SynthSpec.tinyLlama(), tmp.resolve("llama")).dir();
     }
@@ -59,20 +46,20 @@ class DataFreePruneCliTest {
     @Test
     void gaussIsTheDataFreeDefaultAndL1L2StayAvailable() throws IOException {
         Path in = tinyLlama();
-        Run r = run("prune", in.toString(), tmp.resolve("g").toString(), "--ratio", "0.2", "--units", "mlp", "--json");
+        CliRun r = run("prune", in.toString(), tmp.resolve("g").toString(), "--ratio", "0.2", "--units", "mlp", "--json");
         assertEquals(0, r.code(), r.err());
         assertEquals("gauss", r.json().get("importance").asText(), r.out());
         assertTrue(r.json().get("layer_importance").asText().startsWith("gauss:"), r.out());
         for (String base : new String[] {"l1", "l2"}) {
-            Run b = run("prune", in.toString(), tmp.resolve(base).toString(), "--ratio", "0.2", "--units", "mlp", "--importance", base, "--json");
+            CliRun b = run("prune", in.toString(), tmp.resolve(base).toString(), "--ratio", "0.2", "--units", "mlp", "--importance", base, "--json");
             assertEquals(0, b.code(), b.err());
             assertEquals(base, b.json().get("importance").asText());
             assertTrue(b.json().get("layer_importance").asText().startsWith("weights:"), b.out());
         }
-        Run text = run("prune", in.toString(), tmp.resolve("t").toString(), "--ratio", "0.2");
+        CliRun text = run("prune", in.toString(), tmp.resolve("t").toString(), "--ratio", "0.2");
         assertEquals(0, text.code(), text.err());
         assertTrue(text.out().contains("gauss importance"), text.out());
-        Run bad = run("prune", in.toString(), tmp.resolve("x").toString(), "--ratio", "0.2", "--importance", "l3");
+        CliRun bad = run("prune", in.toString(), tmp.resolve("x").toString(), "--ratio", "0.2", "--importance", "l3");
         assertEquals(ExitCode.USAGE.code(), bad.code());
         assertTrue(bad.err().contains("gauss") && bad.err().strip().lines().count() == 1, bad.err());
     }
@@ -175,7 +162,7 @@ class DataFreePruneCliTest {
         String[] imp = {"gauss", "l2"};
         for (int k = 0; k < 2; k++) {
             Path out = tmp.resolve("p-" + imp[k]);
-            Run r = run("prune", in.toString(), out.toString(), "--ratio", "0.2", "--units", "mlp", "--importance", imp[k]);
+            CliRun r = run("prune", in.toString(), out.toString(), "--ratio", "0.2", "--units", "mlp", "--importance", imp[k]);
             assertEquals(0, r.code(), r.err());
             Files.copy(in.resolve("tokenizer.json"), out.resolve("tokenizer.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             cos[k] = meanCosine(ref, embed(out, batch));
@@ -213,7 +200,7 @@ class DataFreePruneCliTest {
             String[] imp = {"gauss", "l2"};
             for (int k = 0; k < 2; k++) {
                 Path out = tmp.resolve(units + "-" + imp[k]);
-                Run r = run("prune", in.toString(), out.toString(), "--ratio", "0.2", "--units", units, "--layout", "mask", "--importance", imp[k]);
+                CliRun r = run("prune", in.toString(), out.toString(), "--ratio", "0.2", "--units", units, "--layout", "mask", "--importance", imp[k]);
                 assertEquals(0, r.code(), r.err());
                 err[k] = logitError(in, out);
             }

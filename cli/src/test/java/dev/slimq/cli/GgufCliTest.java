@@ -1,5 +1,7 @@
 package dev.slimq.cli;
 
+import static dev.slimq.cli.CliRun.run;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,8 +16,6 @@ import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSentencePiece;
 import dev.slimq.testdata.SynthSpec;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,16 +32,6 @@ class GgufCliTest {
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true), ProgressRenderer.Mode.NONE).execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     @BeforeAll
     static void checkpoints() {
         llama = shared.resolve("tiny-llama");
@@ -55,7 +45,7 @@ class GgufCliTest {
     @Test
     void byteLevelAndSentencePieceTokenizers() throws IOException {
         Path a = tmp.resolve("a.gguf");
-        Run r = run("convert", llama.toString(), a.toString(), "--to", "gguf", "-q");
+        CliRun r = run("convert", llama.toString(), a.toString(), "--to", "gguf", "-q");
         assertEquals(0, r.code(), r.err());
         assertFalse(r.err().contains("warning"), r.err());
         try (GgufFile g = GgufFile.open(a)) {
@@ -86,7 +76,7 @@ class GgufCliTest {
                 + "\"behavior\":\"Isolated\",\"invert\":false},{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,\"use_regex\":false}]}"));
         Files.writeString(in.resolve("tokenizer.json"), Json.python(tok));
         Path out = tmp.resolve("odd.gguf");
-        Run r = run("convert", in.toString(), out.toString(), "--to", "gguf", "--json");
+        CliRun r = run("convert", in.toString(), out.toString(), "--to", "gguf", "--json");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("slimq: warning: tokenizer.json's pre-tokenizer"), r.err());
         assertTrue(r.err().contains("tokenizer.ggml.pre = \"default\""), r.err());
@@ -100,7 +90,7 @@ class GgufCliTest {
     @Test
     void dtypeFor() {
         Path out = tmp.resolve("st");
-        Run r = run("convert", llama.toString(), out.toString(), "--to", "safetensors", "--dtype", "f16",
+        CliRun r = run("convert", llama.toString(), out.toString(), "--to", "safetensors", "--dtype", "f16",
                 "--dtype-for", "model.embed_tokens.*=f32", "--dtype-for", "model.layers.*=bf16", "-q");
         assertEquals(0, r.code(), r.err());
         try (Checkpoint c = Checkpoint.open(out)) {

@@ -1,5 +1,7 @@
 package dev.slimq.cli;
 
+import static dev.slimq.cli.CliRun.run;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,8 +15,6 @@ import dev.slimq.convert.gguf.GgufWriter;
 import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSpec;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,25 +40,12 @@ class GgufValidateCliTest {
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {
-        JsonNode json() throws IOException {
-            return JSON.readTree(out);
-        }
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true), ProgressRenderer.Mode.NONE).execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     @BeforeAll
     static void models() {
         llama = shared.resolve("tiny-llama");
         SynthCheckpoint.write(SynthSpec.tinyLlama(), llama);
         for (String t : List.of("q4_0", "q4_1", "q8_0")) {
-            Run r = run("convert", llama.toString(), gguf(t).toString(), "--to", "gguf", "--type", t, "-q");
+            CliRun r = run("convert", llama.toString(), gguf(t).toString(), "--to", "gguf", "--type", t, "-q");
             assertEquals(0, r.code(), r.err());
         }
     }
@@ -81,7 +68,7 @@ class GgufValidateCliTest {
             double[] mean = new double[3];
             int i = 0;
             for (String t : List.of("q8_0", "q4_1", "q4_0")) {
-                Run r = run("validate", gguf(t).toString(), "--reference", llama.toString(), "--device", device, "--json", "-q");
+                CliRun r = run("validate", gguf(t).toString(), "--reference", llama.toString(), "--device", device, "--json", "-q");
                 assertEquals(0, r.code(), device + " " + t + ": " + r.err());
                 JsonNode j = r.json();
                 assertEquals("GGUF", j.get("format").asText());
@@ -108,16 +95,16 @@ class GgufValidateCliTest {
 
     @Test
     void humanOutputAndExitSeven() throws IOException {
-        Run text = run("validate", gguf("q4_0").toString(), "--device", "cpu", "-q");
+        CliRun text = run("validate", gguf("q4_0").toString(), "--device", "cpu", "-q");
         assertEquals(0, text.code(), text.err());
         assertTrue(text.out().contains("(GGUF) on cpu") && text.out().contains("blk.0.attn_q.weight") && text.out().contains("all kernels agree"), text.out());
         Path report = tmp.resolve("report.json");
-        Run strict = run("validate", gguf("q4_0").toString(), "--reference", llama.toString(), "--device", "cpu", "--max-error", "1e-6",
+        CliRun strict = run("validate", gguf("q4_0").toString(), "--reference", llama.toString(), "--device", "cpu", "--max-error", "1e-6",
                 "--report", report.toString(), "-q");
         assertEquals(ExitCode.QUALITY.code(), strict.code(), strict.err());
         assertTrue(strict.out().contains("OVER --max-error"), strict.out());
         assertEquals("GGUF", JSON.readTree(report.toFile()).get("format").asText());
-        Run loose = run("validate", gguf("q8_0").toString(), "--reference", llama.toString(), "--device", "cpu", "--max-error", "0.1", "-q");
+        CliRun loose = run("validate", gguf("q8_0").toString(), "--reference", llama.toString(), "--device", "cpu", "--max-error", "0.1", "-q");
         assertEquals(0, loose.code(), loose.err() + loose.out());
     }
 
@@ -133,21 +120,21 @@ class GgufValidateCliTest {
 
     @Test
     void hostileAndUnsupportedFiles() throws IOException {
-        Run k = run("validate", write("k.gguf", GgmlType.Q4_K, new long[] {2, 256}, new byte[2 * 144]).toString(), "--device", "cpu", "-q");
+        CliRun k = run("validate", write("k.gguf", GgmlType.Q4_K, new long[] {2, 256}, new byte[2 * 144]).toString(), "--device", "cpu", "-q");
         assertEquals(ExitCode.UNSUPPORTED.code(), k.code());
         assertTrue(k.err().contains("'blk.0.attn_q.weight' is Q4_K") && k.err().lines().count() == 1, k.err());
-        Run f16 = run("validate", write("f16.gguf", GgmlType.F16, new long[] {2, 32}, new byte[128]).toString(), "--device", "cpu");
+        CliRun f16 = run("validate", write("f16.gguf", GgmlType.F16, new long[] {2, 32}, new byte[128]).toString(), "--device", "cpu");
         assertEquals(ExitCode.UNSUPPORTED.code(), f16.code());
         assertTrue(f16.err().contains("no quantized weights"), f16.err());
         // A Q8_0 block whose f16 scale is +inf (0x7C00): every weight of it is meaningless.
         byte[] block = new byte[34];
         block[1] = 0x7C;
-        Run inf = run("validate", write("inf.gguf", GgmlType.Q8_0, new long[] {1, 32}, block).toString(), "--device", "cpu");
+        CliRun inf = run("validate", write("inf.gguf", GgmlType.Q8_0, new long[] {1, 32}, block).toString(), "--device", "cpu");
         assertEquals(ExitCode.BAD_INPUT.code(), inf.code());
         assertTrue(inf.err().contains("block 0 has a non-finite scale"), inf.err());
         Path garbage = tmp.resolve("garbage.gguf");
         Files.write(garbage, "not a gguf file at all".getBytes());
-        Run g = run("validate", garbage.toString(), "--device", "cpu");
+        CliRun g = run("validate", garbage.toString(), "--device", "cpu");
         assertEquals(ExitCode.BAD_INPUT.code(), g.code());
         assertTrue(g.err().contains("not a valid GGUF file"), g.err());
         Path truncated = tmp.resolve("truncated.gguf");
@@ -158,7 +145,7 @@ class GgufValidateCliTest {
         // a reference that is not the model it was made from: the GGUF's first weight, output.weight, is lm_head.weight there
         Path bert = tmp.resolve("bert");
         SynthCheckpoint.write(SynthSpec.tinyBert(), bert);
-        Run wrong = run("validate", gguf("q8_0").toString(), "--reference", bert.toString(), "--device", "cpu");
+        CliRun wrong = run("validate", gguf("q8_0").toString(), "--reference", bert.toString(), "--device", "cpu");
         assertEquals(ExitCode.BAD_INPUT.code(), wrong.code());
         assertTrue(wrong.err().contains("has no tensor 'lm_head.weight' to compare with (for 'output.weight')"), wrong.err());
     }

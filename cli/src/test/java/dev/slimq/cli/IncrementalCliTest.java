@@ -1,5 +1,7 @@
 package dev.slimq.cli;
 
+import static dev.slimq.cli.CliRun.run;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,8 +11,6 @@ import dev.slimq.core.io.Fingerprint;
 import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSpec;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -32,16 +32,6 @@ class IncrementalCliTest {
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true), ProgressRenderer.Mode.NONE).execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     @BeforeAll
     static void model() {
         bert = shared.resolve("bert");
@@ -59,7 +49,7 @@ class IncrementalCliTest {
         FileTime stamp = FileTime.fromMillis(1_000_000L);
         Files.setLastModifiedTime(out, stamp);
 
-        Run same = run("calibrate", bert.toString(), out.toString(), "--texts", texts.toString(), "--threads", "2");
+        CliRun same = run("calibrate", bert.toString(), out.toString(), "--texts", texts.toString(), "--threads", "2");
         assertEquals(0, same.code(), same.err());
         assertTrue(same.err().contains("up to date: " + out), same.err());
         assertEquals("", same.out(), "a skipped run prints no result");
@@ -67,14 +57,14 @@ class IncrementalCliTest {
 
         // Another text file content: redone without --force (the output is slimq's own, stale).
         Files.writeString(texts, "a different sentence entirely\n");
-        Run changed = run("calibrate", bert.toString(), out.toString(), "--texts", texts.toString(), "-q");
+        CliRun changed = run("calibrate", bert.toString(), out.toString(), "--texts", texts.toString(), "-q");
         assertEquals(0, changed.code(), changed.err());
         assertFalse(changed.err().contains("up to date"), changed.err());
         assertFalse(java.util.Arrays.equals(first, Files.readAllBytes(out)), "other texts give other statistics");
 
         // --force redoes an up-to-date run: same bytes again.
         byte[] now = Files.readAllBytes(out);
-        Run forced = run("calibrate", bert.toString(), out.toString(), "--texts", texts.toString(), "--force", "-q");
+        CliRun forced = run("calibrate", bert.toString(), out.toString(), "--texts", texts.toString(), "--force", "-q");
         assertEquals(0, forced.code(), forced.err());
         assertFalse(forced.err().contains("up to date"), forced.err());
         assertArrayEquals(now, Files.readAllBytes(out));
@@ -84,7 +74,7 @@ class IncrementalCliTest {
     void aFileSlimqDidNotWriteNeedsForce() throws IOException {
         Path out = tmp.resolve("foreign.safetensors");
         Files.writeString(out, "someone else's file");
-        Run r = run("calibrate", bert.toString(), out.toString(), "-q", "--max-tokens", "64");
+        CliRun r = run("calibrate", bert.toString(), out.toString(), "-q", "--max-tokens", "64");
         assertEquals(ExitCode.USAGE.code(), r.code(), r.err());
         assertEquals("someone else's file", Files.readString(out));
         assertEquals(0, run("calibrate", bert.toString(), out.toString(), "-q", "--max-tokens", "64", "--force").code());
@@ -97,10 +87,10 @@ class IncrementalCliTest {
         Path out = tmp.resolve("trimmed");
         assertEquals(0, run("trim-vocab", bert.toString(), out.toString(), "--corpus", corpus.toString(), "-q").code());
         assertTrue(Files.isRegularFile(out.resolve(".slimq-fingerprint.json")));
-        Run again = run("trim-vocab", bert.toString(), out.toString(), "--corpus", corpus.toString(), "--json");
+        CliRun again = run("trim-vocab", bert.toString(), out.toString(), "--corpus", corpus.toString(), "--json");
         assertEquals(0, again.code(), again.err());
         assertTrue(again.out().contains("\"up_to_date\" : true"), again.out());
-        Run other = run("trim-vocab", bert.toString(), out.toString(), "--corpus", corpus.toString(), "--multiple-of", "8", "-q");
+        CliRun other = run("trim-vocab", bert.toString(), out.toString(), "--corpus", corpus.toString(), "--multiple-of", "8", "-q");
         assertEquals(0, other.code(), other.err());
         assertFalse(other.err().contains("up to date"), other.err());
     }

@@ -1,5 +1,7 @@
 package dev.slimq.cli;
 
+import static dev.slimq.cli.CliRun.run;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -83,13 +85,6 @@ class PackagingCliTest {
         return cp;
     }
 
-    static CliTest.Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true), ProgressRenderer.Mode.NONE).execute(args);
-        return new CliTest.Run(code, out.toString(), err.toString());
-    }
-
     /** The version in the root pom, read independently of the build's resource filtering. */
     static String pomVersion() throws IOException {
         String pom = Files.readString(ROOT.resolve("pom.xml"));
@@ -162,7 +157,7 @@ class PackagingCliTest {
 
     @Test
     void helpExitCodesPrintsTheTable() {
-        CliTest.Run r = run("help", "exit-codes");
+        CliRun r = run("help", "exit-codes");
         assertEquals(0, r.code(), r.err());
         List<String> rows = r.out().lines().filter(l -> l.matches("^\\s*\\d+ .*")).map(String::strip).toList();
         // DESIGN.md section 6: 0 ok, 1 internal, 2 usage, 3 bad input, 4 unsupported, 5 I/O, 6 device, 7 quality.
@@ -176,13 +171,13 @@ class PackagingCliTest {
 
     @Test
     void helpCommandStillShowsCommandUsage() {
-        CliTest.Run r = run("help", "inspect");
+        CliRun r = run("help", "inspect");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("Usage: slimq inspect "), r.out());
-        CliTest.Run root = run("help");
+        CliRun root = run("help");
         assertTrue(root.out().contains("Usage: slimq "), root.out());
         assertTrue(root.out().contains("slimq help exit-codes"), root.out());
-        CliTest.Run bad = run("help", "no-such-topic");
+        CliRun bad = run("help", "no-such-topic");
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("no-such-topic"), bad.err());
     }
@@ -216,7 +211,7 @@ class PackagingCliTest {
             {"summarize", q.toString(), "--json"},
         };
         for (String[] c : commands) {
-            CliTest.Run r = run(c);
+            CliRun r = run(c);
             assertEquals(0, r.code(), String.join(" ", c) + ": " + r.err());
             JsonNode j = JSON.readTree(r.out());
             assertEquals("schema_version", j.fieldNames().next(), String.join(" ", c));

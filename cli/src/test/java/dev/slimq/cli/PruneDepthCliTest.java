@@ -1,5 +1,7 @@
 package dev.slimq.cli;
 
+import static dev.slimq.cli.CliRun.run;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -20,8 +22,6 @@ import dev.slimq.runtime.llama.LlamaWeights;
 import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSpec;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
@@ -41,19 +41,6 @@ class PruneDepthCliTest {
 
     @TempDir
     Path tmp;
-
-    record Run(int code, String out, String err) {
-        JsonNode json() throws IOException {
-            return JSON.readTree(out);
-        }
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true), ProgressRenderer.Mode.NONE).execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     @BeforeAll
     static void checkpoints() {
@@ -76,7 +63,7 @@ class PruneDepthCliTest {
     @Test
     void droppedLayersGiveTheModelAssembledWithoutThem() throws IOException {
         Path out = tmp.resolve("depth");
-        Run r = run("prune", small.toString(), out.toString(), "--drop-layers", "1,2", "--json");
+        CliRun r = run("prune", small.toString(), out.toString(), "--drop-layers", "1,2", "--json");
         assertEquals(0, r.code(), r.err());
         assertEquals("[1,2]", r.json().get("dropped_layers").toString(), r.out());
         LlamaWeights o = load(small);
@@ -90,7 +77,7 @@ class PruneDepthCliTest {
         assertEquals(0, run("prune", small.toString(), mask.toString(), "--drop-layers", "1,2", "--layout", "mask").code());
         assertArrayEquals(want, logits(load(mask)));
         // a pruned, renumbered checkpoint is a valid quantize input
-        Run q = run("quantize", out.toString(), tmp.resolve("q").toString(), "-q");
+        CliRun q = run("quantize", out.toString(), tmp.resolve("q").toString(), "-q");
         assertEquals(0, q.code(), q.err());
     }
 
@@ -110,7 +97,7 @@ class PruneDepthCliTest {
     void bertWithoutALayerIsTheEncoderAssembledWithoutIt() {
         Path in = SynthCheckpoint.write(SynthSpec.of(SynthSpec.Arch.BERT, SynthSpec.Size.SMALL), tmp.resolve("bert")).dir();
         Path out = tmp.resolve("bert-d");
-        Run r = run("prune", in.toString(), out.toString(), "--drop-layers", "0,2", "--ratio", "0.2", "--units", "mlp");
+        CliRun r = run("prune", in.toString(), out.toString(), "--drop-layers", "0,2", "--ratio", "0.2", "--units", "mlp");
         assertEquals(0, r.code(), r.err());
         Tokenizer tok = Tokenizer.load(in.resolve("tokenizer.json"));
         java.util.List<Encoding> batch = java.util.List.of(tok.encode("the cat sat on the mat", true), tok.encode("pruning whole layers", true));
@@ -153,12 +140,12 @@ class PruneDepthCliTest {
     @Test
     void listsAndDeciOutputsCarryTheirConfigs() throws IOException {
         Path lists = tmp.resolve("lists");
-        Run r = run("prune", small.toString(), lists.toString(), "--ratio", "0.3", "--layout", "lists", "--amplitude", "0.5", "--json");
+        CliRun r = run("prune", small.toString(), lists.toString(), "--ratio", "0.3", "--layout", "lists", "--amplitude", "0.5", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode c = JSON.readTree(lists.resolve("config.json").toFile());
         assertEquals(4, c.get("intermediate_size").size());
         // inspect reads the per-layer config and checks every layer's tensors against its own entry
-        Run i = run("inspect", lists.toString(), "--json");
+        CliRun i = run("inspect", lists.toString(), "--json");
         assertEquals(0, i.code(), i.err());
         JsonNode per = JSON.readTree(i.out()).get("model").get("per_layer");
         assertEquals(c.get("intermediate_size"), per.get("intermediate_size"));
@@ -176,7 +163,7 @@ class PruneDepthCliTest {
         assertEquals(ExitCode.USAGE.code(), run("prune", tiny.toString(), x.toString()).code(), "neither --ratio nor --drop-layers");
         assertEquals(ExitCode.USAGE.code(), run("prune", tiny.toString(), x.toString(), "--drop-layers", "2").code(), "layer 2 of 2");
         assertEquals(ExitCode.USAGE.code(), run("prune", tiny.toString(), x.toString(), "--drop-layers", "one").code());
-        Run all = run("prune", tiny.toString(), x.toString(), "--drop-layers", "auto:2");
+        CliRun all = run("prune", tiny.toString(), x.toString(), "--drop-layers", "auto:2");
         assertEquals(ExitCode.UNSUPPORTED.code(), all.code());
         assertEquals(1, all.err().strip().lines().count(), all.err());
         assertEquals(ExitCode.UNSUPPORTED.code(), run("prune", tiny.toString(), x.toString(), "--ratio", "0.3", "--units", "mlp", "--layout", "deci").code());
@@ -188,7 +175,7 @@ class PruneDepthCliTest {
 
     @Test
     void multipleOfDefaultsToEightBelow4096() throws IOException {
-        Run r = run("prune", small.toString(), tmp.resolve("m").toString(), "--ratio", "0.23", "--units", "mlp", "--json");
+        CliRun r = run("prune", small.toString(), tmp.resolve("m").toString(), "--ratio", "0.23", "--units", "mlp", "--json");
         assertEquals(0, r.code(), r.err());
         assertEquals(8, r.json().get("multiple_of").asInt());
         int width = JSON.readTree(tmp.resolve("m/config.json").toFile()).get("intermediate_size").asInt();

@@ -1,17 +1,16 @@
 package dev.slimq.cli;
 
+import static dev.slimq.cli.CliRun.run;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.slimq.core.safetensors.SafetensorsFile;
 import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSpec;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -21,7 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code slimq calibrate} and {@code slimq eval} on decoders end to end, and how their output feeds {@code prune}. */
 class RuntimeCliTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
     static Path shared;
@@ -30,19 +28,6 @@ class RuntimeCliTest {
 
     @TempDir
     Path tmp;
-
-    record Run(int code, String out, String err) {
-        JsonNode json() throws IOException {
-            return JSON.readTree(out);
-        }
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true), ProgressRenderer.Mode.NONE).execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     @BeforeAll
     static void checkpoints() {
@@ -60,7 +45,7 @@ class RuntimeCliTest {
     void calibrateADecoderThenPruneWithItsStatistics() throws IOException {
         Path one = tmp.resolve("one.safetensors");
         Path two = tmp.resolve("two.safetensors");
-        Run r = run("calibrate", llama.toString(), two.toString(), "--window", "64", "--threads", "2", "--json");
+        CliRun r = run("calibrate", llama.toString(), two.toString(), "--window", "64", "--threads", "2", "--json");
         assertEquals(0, r.code(), r.err());
         assertEquals("llama", r.json().get("architecture").asText());
         assertEquals(0, run("calibrate", llama.toString(), one.toString(), "--window", "64", "--threads", "1").code());
@@ -74,7 +59,7 @@ class RuntimeCliTest {
             assertEquals("64", f.metadata().get("window"));
         }
         Path pruned = tmp.resolve("pruned");
-        Run p = run("prune", llama.toString(), pruned.toString(), "--ratio", "0.25", "--units", "mlp", "--stats", two.toString(),
+        CliRun p = run("prune", llama.toString(), pruned.toString(), "--ratio", "0.25", "--units", "mlp", "--stats", two.toString(),
                 "--no-bias-compensation", "--json");
         assertEquals(0, p.code(), p.err());
         assertTrue(Files.isRegularFile(pruned.resolve("model.safetensors")));
@@ -85,9 +70,9 @@ class RuntimeCliTest {
     Path[] quantizedAndDequantized(Path model, String format) {
         Path q = tmp.resolve(model.getFileName() + "-" + format);
         Path dq = tmp.resolve(model.getFileName() + "-" + format + "-dq");
-        Run qr = run("quantize", model.toString(), q.toString(), "--format", format, "--group-size", "64", "-q");
+        CliRun qr = run("quantize", model.toString(), q.toString(), "--format", format, "--group-size", "64", "-q");
         assertEquals(0, qr.code(), qr.err());
-        Run dr = run("dequantize", q.toString(), dq.toString(), "--dtype", "F32");
+        CliRun dr = run("dequantize", q.toString(), dq.toString(), "--dtype", "F32");
         assertEquals(0, dr.code(), dr.err());
         return new Path[] {q, dq};
     }
@@ -97,9 +82,9 @@ class RuntimeCliTest {
     void evalOfQuantizedDecodersEqualsEvalOfTheirDequantizedCopies() throws IOException {
         for (String format : new String[] {"compressed-tensors", "gptq", "slimq"}) {
             Path[] m = quantizedAndDequantized(llama, format);
-            Run direct = run("eval", m[0].toString(), "--reference", llama.toString(), "--window", "64", "--json");
+            CliRun direct = run("eval", m[0].toString(), "--reference", llama.toString(), "--window", "64", "--json");
             assertEquals(0, direct.code(), format + ": " + direct.err());
-            Run copy = run("eval", m[1].toString(), "--reference", llama.toString(), "--window", "64", "--json");
+            CliRun copy = run("eval", m[1].toString(), "--reference", llama.toString(), "--window", "64", "--json");
             assertEquals(0, copy.code(), copy.err());
             JsonNode a = direct.json();
             JsonNode b = copy.json();
@@ -116,13 +101,13 @@ class RuntimeCliTest {
         Path texts = tmp.resolve("texts.txt");
         // tiny-bert's WordPiece: each line is [CLS] + its words + [SEP]; exact counts are read back from the run
         Files.writeString(texts, "the quick brown fox\njumps over\nthe lazy dog again and again\n");
-        Run all = run("eval", bert.toString(), "--texts", texts.toString(), "--json");
+        CliRun all = run("eval", bert.toString(), "--texts", texts.toString(), "--json");
         assertEquals(3, all.json().get("model").get("texts").asInt(), all.out());
         long total = all.json().get("model").get("tokens").asLong();
-        Run some = run("eval", bert.toString(), "--texts", texts.toString(), "--max-tokens", String.valueOf(total - 1), "--json");
+        CliRun some = run("eval", bert.toString(), "--texts", texts.toString(), "--max-tokens", String.valueOf(total - 1), "--json");
         assertEquals(0, some.code(), some.err());
         assertEquals(2, some.json().get("model").get("texts").asInt(), some.out());
-        Run one = run("eval", bert.toString(), "--texts", texts.toString(), "--max-tokens", "1", "--json");
+        CliRun one = run("eval", bert.toString(), "--texts", texts.toString(), "--max-tokens", "1", "--json");
         assertEquals(1, one.json().get("model").get("texts").asInt(), "at least one text");
     }
 
@@ -131,7 +116,7 @@ class RuntimeCliTest {
     void decoderEvalReportsKlAndGatesOnIt() throws IOException {
         Path q = tmp.resolve("q4");
         assertEquals(0, run("quantize", llama.toString(), q.toString(), "--bits", "4", "--group-size", "64", "-q").code());
-        Run r = run("eval", q.toString(), "--reference", llama.toString(), "--window", "64", "--max-tokens", "300", "--json");
+        CliRun r = run("eval", q.toString(), "--reference", llama.toString(), "--window", "64", "--max-tokens", "300", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode c = r.json().get("comparison");
         assertEquals(300, r.json().get("model").get("tokens").asInt());
@@ -141,7 +126,7 @@ class RuntimeCliTest {
         assertTrue(kl > 0 && kl <= c.get("kl_p99").asDouble() && c.get("kl_p99").asDouble() <= c.get("kl_max").asDouble(), c.toString());
         assertTrue(c.get("top1_agreement").asDouble() > 0 && c.get("top1_agreement").asDouble() <= 1, c.toString());
         assertEquals(c.get("ppl_candidate").asDouble() / c.get("ppl_reference").asDouble(), r.json().get("perplexity_ratio").asDouble(), 1e-12);
-        Run gate = run("eval", q.toString(), "--reference", llama.toString(), "--window", "64", "--max-tokens", "300",
+        CliRun gate = run("eval", q.toString(), "--reference", llama.toString(), "--window", "64", "--max-tokens", "300",
                 "--max-kl", String.valueOf(kl / 2));
         assertEquals(ExitCode.QUALITY.code(), gate.code(), gate.out());
         assertTrue(gate.out().contains("over --max-kl"), gate.out());
@@ -153,9 +138,9 @@ class RuntimeCliTest {
     @Test
     void evalAndCalibrateOfAQuantizedEncoderEqualTheirDequantizedCopy() throws IOException {
         Path[] m = quantizedAndDequantized(bert, "compressed-tensors");
-        Run direct = run("eval", m[0].toString(), "--reference", bert.toString(), "--json");
+        CliRun direct = run("eval", m[0].toString(), "--reference", bert.toString(), "--json");
         assertEquals(0, direct.code(), direct.err());
-        Run copy = run("eval", m[1].toString(), "--reference", bert.toString(), "--json");
+        CliRun copy = run("eval", m[1].toString(), "--reference", bert.toString(), "--json");
         assertEquals(0, copy.code(), copy.err());
         JsonNode a = direct.json().get("comparison");
         JsonNode b = copy.json().get("comparison");

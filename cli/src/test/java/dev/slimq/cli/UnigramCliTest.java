@@ -1,11 +1,12 @@
 package dev.slimq.cli;
 
+import static dev.slimq.cli.CliRun.run;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.slimq.core.checkpoint.Checkpoint;
 import dev.slimq.core.parallel.WorkPool;
 import dev.slimq.core.tokenizer.Encoding;
@@ -17,8 +18,6 @@ import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSpec;
 import dev.slimq.testdata.SynthUnigram;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,7 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
  * BERT-family forward pass), and {@code slimq eval} agrees.
  */
 class UnigramCliTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> TEXTS = List.of(
             "The harbor town woke slowly on cold mornings.",
             "Fishing boats came back before the sun was fully up, and the men carried crates of silver fish.",
@@ -42,20 +40,6 @@ class UnigramCliTest {
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {
-        JsonNode json() throws IOException {
-            return JSON.readTree(out);
-        }
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true), ProgressRenderer.Mode.NONE)
-                .execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     @Test
     void trimmedXlmRobertaGivesBitIdenticalHiddenStates() throws IOException {
         Path in = tmp.resolve("xlmr");
@@ -64,7 +48,7 @@ class UnigramCliTest {
         Files.writeString(corpus, String.join("\n", TEXTS) + "\n");
         Path out = tmp.resolve("xlmr-trim");
 
-        Run r = run("trim-vocab", in.toString(), out.toString(), "--corpus", corpus.toString(), "--json");
+        CliRun r = run("trim-vocab", in.toString(), out.toString(), "--corpus", corpus.toString(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = r.json();
         assertEquals("Unigram", j.path("tokenizer_model").asText(), r.out());
@@ -97,7 +81,7 @@ class UnigramCliTest {
         }
 
         // slimq eval: the same through the command line (cosine against the original model)
-        Run e = run("eval", out.toString(), "--reference", in.toString(), "--texts", corpus.toString(), "--json");
+        CliRun e = run("eval", out.toString(), "--reference", in.toString(), "--texts", corpus.toString(), "--json");
         assertEquals(0, e.code(), e.err());
         assertEquals(1.0, e.json().path("comparison").path("mean_cos").asDouble(), 1e-6, e.out());
         assertEquals(1.0, e.json().path("comparison").path("min_cos").asDouble(), 1e-6, e.out());

@@ -1,5 +1,7 @@
 package dev.slimq.cli;
 
+import static dev.slimq.cli.CliRun.run;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,8 +19,6 @@ import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSpec;
 import dev.slimq.testdata.SynthUnigram;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -42,16 +42,6 @@ class XlmrGgufCliTest {
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true), ProgressRenderer.Mode.NONE).execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     private Path xlmr(String name, boolean precompiled) {
         Path in = tmp.resolve(name);
         SynthUnigram.write(SynthSpec.tinyBert(), in, new SynthCheckpoint.Options(false, 1));
@@ -65,7 +55,7 @@ class XlmrGgufCliTest {
     void ggufReadBackEmbedsBitIdentically() throws IOException {
         Path in = xlmr("xlmr", true);
         Path g = tmp.resolve("x.gguf");
-        Run r = run("convert", in.toString(), g.toString(), "--to", "gguf", "--type", "f32", "--json");
+        CliRun r = run("convert", in.toString(), g.toString(), "--to", "gguf", "--type", "f32", "--json");
         assertEquals(0, r.code(), r.err());
         assertFalse(r.err().contains("warning"), r.err());
         JsonNode j = Json.MAPPER.readTree(r.out());
@@ -93,7 +83,7 @@ class XlmrGgufCliTest {
     void normalizersLlamaCppCannotRunAreWarnedAbout() {
         Path in = xlmr("plain", false); // Nmt + NFKC written as plain normalizers
         Path g = tmp.resolve("p.gguf");
-        Run r = run("convert", in.toString(), g.toString(), "--to", "gguf", "-q");
+        CliRun r = run("convert", in.toString(), g.toString(), "--to", "gguf", "-q");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("slimq: warning: ") && r.err().contains("Nmt, NFKC"), r.err());
         assertTrue(Files.isRegularFile(g));
@@ -106,7 +96,7 @@ class XlmrGgufCliTest {
         ((ObjectNode) tj.path("normalizer").path("normalizers").get(0)).put("precompiled_charsmap", "%%% not base64");
         Files.writeString(in.resolve("tokenizer.json"), Json.python(tj));
         Path g = tmp.resolve("b.gguf");
-        Run r = run("convert", in.toString(), g.toString(), "--to", "gguf");
+        CliRun r = run("convert", in.toString(), g.toString(), "--to", "gguf");
         assertEquals(ExitCode.BAD_INPUT.code(), r.code(), r.err());
         assertTrue(r.err().contains("precompiled_charsmap is not base64"), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
