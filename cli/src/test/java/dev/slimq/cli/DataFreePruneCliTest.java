@@ -9,10 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.slimq.core.checkpoint.Checkpoint;
-import dev.slimq.core.checkpoint.CheckpointWriter;
 import dev.slimq.core.parallel.WorkPool;
-import dev.slimq.core.tensor.TensorInfo;
-import dev.slimq.core.tensor.TensorView;
 import dev.slimq.core.tokenizer.Encoding;
 import dev.slimq.core.tokenizer.Tokenizer;
 import dev.slimq.runtime.bert.BertEncoder;
@@ -21,6 +18,7 @@ import dev.slimq.runtime.bert.LinearKernel;
 import dev.slimq.runtime.bert.Pooling;
 import dev.slimq.runtime.llama.LlamaDecoder;
 import dev.slimq.runtime.llama.LlamaWeights;
+import dev.slimq.testdata.CheckpointEdit;
 import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSpec;
 import java.io.IOException;
@@ -83,25 +81,7 @@ class DataFreePruneCliTest {
 
     /** Copies a checkpoint (with its tokenizer and config), editing the floats of some tensors. */
     private Path edited(Path src, String name, BiConsumer<String, float[]> edit) throws IOException {
-        Path out = tmp.resolve(name);
-        try (Checkpoint c = Checkpoint.open(src)) {
-            List<TensorInfo> planned = c.tensors().stream().map(t -> TensorInfo.planned(t.name(), t.dtype(), t.shape())).toList();
-            try (CheckpointWriter w = CheckpointWriter.create(out, planned, c.metadata(), 0, c)) {
-                for (TensorInfo t : c.tensors()) {
-                    float[] v = new float[Math.toIntExact(t.elementCount())];
-                    try (TensorView view = c.map(t.name())) {
-                        view.readFloats(0, v, 0, v.length);
-                    }
-                    edit.accept(t.name(), v);
-                    try (var s = w.open(t.name())) {
-                        s.writeFloats(v, 0, v.length);
-                    }
-                }
-                w.commit();
-            }
-        }
-        Files.copy(src.resolve("tokenizer.json"), out.resolve("tokenizer.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        return out;
+        return CheckpointEdit.copy(src, tmp.resolve(name), edit);
     }
 
     private static float[][] embed(Path dir, List<Encoding> batch) {

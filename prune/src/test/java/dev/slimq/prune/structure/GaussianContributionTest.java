@@ -9,11 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
 import dev.slimq.core.checkpoint.Checkpoint;
-import dev.slimq.core.checkpoint.CheckpointWriter;
 import dev.slimq.core.parallel.WorkPool;
-import dev.slimq.core.tensor.TensorInfo;
 import dev.slimq.core.tensor.TensorView;
 import dev.slimq.prune.structure.GaussianContribution.Activation;
+import dev.slimq.testdata.CheckpointEdit;
 import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSpec;
 import java.nio.file.Path;
@@ -174,24 +173,7 @@ class GaussianContributionTest {
 
     /** Copies a checkpoint, editing the floats of some tensors. */
     private Path edited(Path src, String name, BiConsumer<String, float[]> edit) {
-        Path out = tmp.resolve(name);
-        try (Checkpoint c = Checkpoint.open(src)) {
-            List<TensorInfo> planned = c.tensors().stream().map(t -> TensorInfo.planned(t.name(), t.dtype(), t.shape())).toList();
-            try (CheckpointWriter w = CheckpointWriter.create(out, planned, c.metadata(), 0, c)) {
-                for (TensorInfo t : c.tensors()) {
-                    float[] v = new float[Math.toIntExact(t.elementCount())];
-                    try (TensorView view = c.map(t.name())) {
-                        view.readFloats(0, v, 0, v.length);
-                    }
-                    edit.accept(t.name(), v);
-                    try (var s = w.open(t.name())) {
-                        s.writeFloats(v, 0, v.length);
-                    }
-                }
-                w.commit();
-            }
-        }
-        return out;
+        return CheckpointEdit.copy(src, tmp.resolve(name), edit);
     }
 
     /** Row {@code row} of a [rows, 64] weight: 3.0 on channel 0, the rest scaled to 1 %. */
