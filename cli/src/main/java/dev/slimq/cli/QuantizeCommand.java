@@ -15,6 +15,7 @@ import dev.slimq.quantize.QuantizeService;
 import dev.slimq.quantize.ShardRun;
 import dev.slimq.quantize.Target;
 import dev.slimq.quantize.TensorPolicy;
+import dev.slimq.quantize.method.Granularity;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -84,9 +85,16 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--outlier-sigma", paramLabel = "N", defaultValue = "3", description = "Outlier threshold |w - mean| > N sigma (default: ${DEFAULT-VALUE}).")
     double outlierSigma;
 
-    @Option(names = "--granularity-tolerance", paramLabel = "T", defaultValue = "0.10",
-            description = "finequant: largest group within (1+T) of the finest group's error (default: ${DEFAULT-VALUE}).")
-    double tolerance;
+    @Option(names = "--granularity", paramLabel = "RULE",
+            description = "finequant's group-size rule: 'bits' (default) picks per fused group the group size (per-channel, 256, 128, 64, 32) "
+                    + "with the smallest log2(relative error) + bits per weight, counting scale and zero bits, so a finer group must cut the "
+                    + "error by more than 2^(extra bits) to be chosen; 'tolerance' is the first rule: the largest group within (1+T) of the "
+                    + "finest group's error, blind to its cost.")
+    String granularity;
+
+    @Option(names = "--granularity-tolerance", paramLabel = "T",
+            description = "finequant: T for --granularity tolerance (default 0.10); giving it alone selects that rule.")
+    Double tolerance;
 
     @Option(names = "--scale-dtype", paramLabel = "D", description = "F16, BF16 or F32 (default: what the format prefers).")
     String scaleDtype;
@@ -126,7 +134,7 @@ final class QuantizeCommand implements Callable<Integer> {
                 .orElseThrow(() -> new SlimqException(Failure.USAGE, "unknown --scale-dtype '" + scaleDtype + "'; use F16, BF16 or F32")));
         QuantizeOptions o = new QuantizeOptions(Method.fromName(method), bits, parseGroup(groupSize), symmetric, format,
                 target == null ? Optional.empty() : Optional.of(Target.fromName(target)), OutlierMode.fromName(outliers), outlierSigma,
-                tolerance, sd, new TensorPolicy(include, exclude, opt(lmHead), opt(embeddings)), strict,
+                granularity(), sd, new TensorPolicy(include, exclude, opt(lmHead), opt(embeddings)), strict,
                 maxShardSize == null ? 0 : SynthCommand.parseSize(maxShardSize), run.threadCount(), force, dryRun);
         PrintWriter err = spec.commandLine().getErr();
         ShardRun.Spec part = shard == null ? null : ShardRun.Spec.parse(shard);
@@ -162,6 +170,27 @@ final class QuantizeCommand implements Callable<Integer> {
             printSummary(o2, r);
         }
         return ExitCode.OK.code();
+    }
+
+    /** The finequant rule: bits-aware unless the tolerance rule is named, or implied by giving its T. */
+    private Granularity granularity() {
+        String rule = granularity == null ? (tolerance == null ? "bits" : "tolerance") : granularity.strip().toLowerCase(Locale.ROOT);
+        return switch (rule) {
+            case "bits" -> {
+                if (tolerance != null) {
+                    throw new SlimqException(Failure.USAGE, "--granularity-tolerance applies to --granularity tolerance only, not bits");
+                }
+                yield Granularity.DEFAULT;
+            }
+            case "tolerance" -> {
+                double t = tolerance == null ? 0.10 : tolerance;
+                if (!(t >= 0)) {
+                    throw new SlimqException(Failure.USAGE, "--granularity-tolerance must not be negative, not " + t);
+                }
+                yield new Granularity.Tolerance(t);
+            }
+            default -> throw new SlimqException(Failure.USAGE, "--granularity must be 'bits' or 'tolerance', not '" + granularity + "'");
+        };
     }
 
     private static OptionalInt opt(Integer v) {

@@ -3,6 +3,7 @@ package dev.slimq.quantize;
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
 import dev.slimq.core.tensor.DType;
+import dev.slimq.quantize.method.Granularity;
 import java.util.Optional;
 
 /**
@@ -13,14 +14,14 @@ import java.util.Optional;
  * @param format               output format name (see the format package)
  * @param outlierSigma         easyquant's n in |w - mean| > n·σ
  * @param scaleDtype           dtype of scales; empty: what the format prefers for the model's dtype
- * @param granularityTolerance finequant's τ: the largest group within (1 + τ) of the finest candidate's error
+ * @param granularity          finequant's rule for choosing a group size (default bits-aware; the old τ rule on request)
  * @param strict               refuse (exit 4) instead of falling back to a smaller group when the group does not divide a row
  * @param maxShardBytes        output shard limit, 0 for one file
  * @param dryRun               plan and print sizes, write nothing
  */
 public record QuantizeOptions(Method method, int bits, int groupSize, boolean symmetric, String format,
                               Optional<Target> target, OutlierMode outliers, double outlierSigma,
-                              double granularityTolerance, Optional<DType> scaleDtype, TensorPolicy policy, boolean strict,
+                              Granularity granularity, Optional<DType> scaleDtype, TensorPolicy policy, boolean strict,
                               long maxShardBytes, int threads, boolean force, boolean dryRun) {
     public static final int PER_CHANNEL = -1;
 
@@ -34,8 +35,8 @@ public record QuantizeOptions(Method method, int bits, int groupSize, boolean sy
         if (!(outlierSigma > 0)) {
             throw new SlimqException(Failure.USAGE, "--outlier-sigma must be positive, not " + outlierSigma);
         }
-        if (!(granularityTolerance >= 0)) {
-            throw new SlimqException(Failure.USAGE, "--granularity-tolerance must not be negative, not " + granularityTolerance);
+        if (granularity == null) {
+            throw new IllegalArgumentException("granularity must not be null");
         }
         if (scaleDtype.isPresent() && scaleDtype.get() != DType.F16 && scaleDtype.get() != DType.BF16 && scaleDtype.get() != DType.F32) {
             throw new SlimqException(Failure.USAGE, "--scale-dtype must be F16, BF16 or F32, not " + scaleDtype.get().wireName());
@@ -51,6 +52,6 @@ public record QuantizeOptions(Method method, int bits, int groupSize, boolean sy
     /** The defaults, with the given format. */
     public static QuantizeOptions defaults() {
         return new QuantizeOptions(Method.EASYQUANT, 4, 128, false, "compressed-tensors", Optional.empty(), OutlierMode.AUTO,
-                3.0, 0.10, Optional.empty(), TensorPolicy.defaults(), false, 0, Runtime.getRuntime().availableProcessors(), false, false);
+                3.0, Granularity.DEFAULT, Optional.empty(), TensorPolicy.defaults(), false, 0, Runtime.getRuntime().availableProcessors(), false, false);
     }
 }

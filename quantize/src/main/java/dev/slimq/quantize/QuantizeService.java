@@ -503,7 +503,7 @@ public final class QuantizeService {
         QuantScheme scheme = base;
         Map<String, Double> fine = null;
         if (o.method() == Method.FINEQUANT) {
-            FineQuant.Choice choice = FineQuant.choose(data, shapes, base, q, o.granularityTolerance());
+            FineQuant.Choice choice = FineQuant.choose(data, shapes, base, q, o.granularity());
             scheme = choice.scheme();
             fine = new TreeMap<>();
             int cols = shapes.getFirst()[1];

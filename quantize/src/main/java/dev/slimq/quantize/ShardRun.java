@@ -104,7 +104,7 @@ public final class ShardRun {
     static String optionsKey(QuantizeOptions o) {
         return "method=" + o.method().cliName() + ";bits=" + o.bits() + ";group=" + o.groupSize() + ";symmetric=" + o.symmetric()
                 + ";format=" + o.format() + ";target=" + o.target().map(Object::toString).orElse("-") + ";outliers=" + o.outliers()
-                + ";sigma=" + o.outlierSigma() + ";tolerance=" + o.granularityTolerance()
+                + ";sigma=" + o.outlierSigma() + ";granularity=" + o.granularity().describe()
                 + ";scale=" + o.scaleDtype().map(d -> d.wireName()).orElse("-") + ";policy=" + o.policy() + ";strict=" + o.strict()
                 + ";maxShard=" + o.maxShardBytes();
     }

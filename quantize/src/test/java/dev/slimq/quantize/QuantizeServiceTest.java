@@ -18,6 +18,7 @@ import dev.slimq.core.tensor.TensorInfo;
 import dev.slimq.core.tensor.TensorView;
 import dev.slimq.quantize.format.QuantFormat;
 import dev.slimq.quantize.format.QuantizedCheckpointReader;
+import dev.slimq.quantize.method.Granularity;
 import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSpec;
 import java.io.IOException;
@@ -50,13 +51,13 @@ class QuantizeServiceTest {
 
     static QuantizeOptions opts(Method m, String format) {
         QuantizeOptions d = QuantizeOptions.defaults();
-        return new QuantizeOptions(m, 4, 64, false, format, Optional.empty(), OutlierMode.AUTO, 3.0, 0.10, Optional.empty(),
+        return new QuantizeOptions(m, 4, 64, false, format, Optional.empty(), OutlierMode.AUTO, 3.0, Granularity.DEFAULT, Optional.empty(),
                 TensorPolicy.defaults(), false, 0, 2, false, false);
     }
 
     static QuantizeOptions with(QuantizeOptions o, int threads) {
         return new QuantizeOptions(o.method(), o.bits(), o.groupSize(), o.symmetric(), o.format(), o.target(), o.outliers(),
-                o.outlierSigma(), o.granularityTolerance(), o.scaleDtype(), o.policy(), o.strict(), o.maxShardBytes(), threads,
+                o.outlierSigma(), o.granularity(), o.scaleDtype(), o.policy(), o.strict(), o.maxShardBytes(), threads,
                 o.force(), o.dryRun());
     }
 
@@ -85,7 +86,7 @@ class QuantizeServiceTest {
             Path out = tmp.resolve(format);
             QuantizeOptions o = opts(Method.EASYQUANT, format);
             if (format.equals("gptq")) {
-                o = new QuantizeOptions(Method.EASYQUANT, 4, 64, true, format, Optional.empty(), OutlierMode.AUTO, 3.0, 0.10,
+                o = new QuantizeOptions(Method.EASYQUANT, 4, 64, true, format, Optional.empty(), OutlierMode.AUTO, 3.0, Granularity.DEFAULT,
                         Optional.empty(), TensorPolicy.defaults(), false, 0, 2, false, false);
             }
             QuantizeResult r = QuantizeService.run(llama, out, o, ProgressListener.NONE);
@@ -160,17 +161,17 @@ class QuantizeServiceTest {
     void impossibleRequestsAreRefusedBeforeAnythingIsWritten() {
         Path out = tmp.resolve("never");
         QuantizeOptions on = new QuantizeOptions(Method.EASYQUANT, 4, 64, false, "compressed-tensors", Optional.empty(), OutlierMode.ON,
-                3.0, 0.1, Optional.empty(), TensorPolicy.defaults(), false, 0, 1, false, false);
+                3.0, Granularity.DEFAULT, Optional.empty(), TensorPolicy.defaults(), false, 0, 1, false, false);
         SlimqException e = assertThrows(SlimqException.class, () -> QuantizeService.run(llama, out, on, ProgressListener.NONE));
         assertEquals(Failure.UNSUPPORTED, e.failure());
         assertTrue(e.getMessage().contains("--format slimq"), e.getMessage());
 
         QuantizeOptions vllm3 = new QuantizeOptions(Method.RTN, 3, 64, false, "compressed-tensors", Optional.of(Target.VLLM), OutlierMode.AUTO,
-                3.0, 0.1, Optional.empty(), TensorPolicy.defaults(), false, 0, 1, false, false);
+                3.0, Granularity.DEFAULT, Optional.empty(), TensorPolicy.defaults(), false, 0, 1, false, false);
         assertEquals(Failure.UNSUPPORTED, assertThrows(SlimqException.class, () -> QuantizeService.run(llama, out, vllm3, ProgressListener.NONE)).failure());
 
         QuantizeOptions hqqChannel = new QuantizeOptions(Method.HQQ, 4, QuantizeOptions.PER_CHANNEL, false, "slimq", Optional.empty(),
-                OutlierMode.AUTO, 3.0, 0.1, Optional.empty(), TensorPolicy.defaults(), false, 0, 1, false, false);
+                OutlierMode.AUTO, 3.0, Granularity.DEFAULT, Optional.empty(), TensorPolicy.defaults(), false, 0, 1, false, false);
         // tiny llama rows are 64 or 192 wide: hqq accepts per-channel groups that short, so use the small preset's 768
         Path small = tmp.resolve("small");
         SynthCheckpoint.write(SynthSpec.of(SynthSpec.Arch.LLAMA, SynthSpec.Size.SMALL), small);
@@ -178,7 +179,7 @@ class QuantizeServiceTest {
                 () -> QuantizeService.run(small, out, hqqChannel, ProgressListener.NONE)).failure());
 
         QuantizeOptions strict = new QuantizeOptions(Method.RTN, 4, 48, false, "slimq", Optional.empty(), OutlierMode.AUTO,
-                3.0, 0.1, Optional.empty(), TensorPolicy.defaults(), true, 0, 1, false, false);
+                3.0, Granularity.DEFAULT, Optional.empty(), TensorPolicy.defaults(), true, 0, 1, false, false);
         assertEquals(Failure.UNSUPPORTED, assertThrows(SlimqException.class, () -> QuantizeService.run(llama, out, strict, ProgressListener.NONE)).failure());
         assertFalse(Files.exists(out));
     }
@@ -187,7 +188,7 @@ class QuantizeServiceTest {
     void groupSizeFallsBackAndSaysSo() {
         // 48 divides neither 64 nor 192 evenly... 192 = 4 x 48 does; 64 does not: q/k/v/o fall back to 32.
         QuantizeOptions o = new QuantizeOptions(Method.RTN, 4, 48, false, "slimq", Optional.empty(), OutlierMode.AUTO,
-                3.0, 0.1, Optional.empty(), TensorPolicy.defaults(), false, 0, 1, false, false);
+                3.0, Granularity.DEFAULT, Optional.empty(), TensorPolicy.defaults(), false, 0, 1, false, false);
         QuantizeResult r = QuantizeService.run(llama, tmp.resolve("fb"), o, ProgressListener.NONE);
         assertTrue(r.report().notes().stream().anyMatch(n -> n.contains("group size 48 does not divide 64 columns; used 32")), r.report().notes().toString());
         assertTrue(r.report().tensors().stream().anyMatch(e -> e.groupSize() == 48));
@@ -212,7 +213,7 @@ class QuantizeServiceTest {
 
     @Test
     void policyKeepsExcludedFusedGroupsWholeAndQuantizesTheLmHeadOnRequest() {
-        QuantizeOptions o = new QuantizeOptions(Method.RTN, 4, 64, false, "slimq", Optional.empty(), OutlierMode.AUTO, 3.0, 0.1,
+        QuantizeOptions o = new QuantizeOptions(Method.RTN, 4, 64, false, "slimq", Optional.empty(), OutlierMode.AUTO, 3.0, Granularity.DEFAULT,
                 Optional.empty(), new TensorPolicy(List.of(), List.of("*.layers.0.self_attn.k_proj.weight"), OptionalInt.of(8), OptionalInt.empty()),
                 false, 0, 1, false, false);
         QuantizeResult r = QuantizeService.run(llama, tmp.resolve("pol"), o, ProgressListener.NONE);
@@ -269,7 +270,7 @@ class QuantizeServiceTest {
     void dryRunWritesNothing() {
         QuantizeOptions o = opts(Method.EASYQUANT, "slimq");
         QuantizeOptions dry = new QuantizeOptions(o.method(), o.bits(), o.groupSize(), o.symmetric(), o.format(), o.target(), o.outliers(),
-                o.outlierSigma(), o.granularityTolerance(), o.scaleDtype(), o.policy(), o.strict(), o.maxShardBytes(), 1, false, true);
+                o.outlierSigma(), o.granularity(), o.scaleDtype(), o.policy(), o.strict(), o.maxShardBytes(), 1, false, true);
         QuantizeResult r = QuantizeService.run(llama, tmp.resolve("dry"), dry, ProgressListener.NONE);
         assertTrue(r.dryRun());
         assertTrue(r.outputBytes() > 0 && r.outputBytes() < r.inputBytes());

@@ -11,6 +11,7 @@ import dev.slimq.core.SlimqException;
 import dev.slimq.core.progress.ProgressListener;
 import dev.slimq.core.tensor.DType;
 import dev.slimq.core.tensor.TensorInfo;
+import dev.slimq.quantize.method.Granularity;
 import dev.slimq.testdata.SynthCheckpoint;
 import dev.slimq.testdata.SynthSpec;
 import java.io.IOException;
@@ -49,13 +50,13 @@ class ShardMergeTest {
     }
 
     static QuantizeOptions opts(int bits) {
-        return new QuantizeOptions(Method.EASYQUANT, bits, 64, false, "compressed-tensors", Optional.empty(), OutlierMode.AUTO, 3.0, 0.10,
+        return new QuantizeOptions(Method.EASYQUANT, bits, 64, false, "compressed-tensors", Optional.empty(), OutlierMode.AUTO, 3.0, Granularity.DEFAULT,
                 Optional.empty(), TensorPolicy.defaults(), false, 0, 2, false, false);
     }
 
     static QuantizeOptions withThreads(QuantizeOptions o, int threads) {
         return new QuantizeOptions(o.method(), o.bits(), o.groupSize(), o.symmetric(), o.format(), o.target(), o.outliers(),
-                o.outlierSigma(), o.granularityTolerance(), o.scaleDtype(), o.policy(), o.strict(), o.maxShardBytes(), threads,
+                o.outlierSigma(), o.granularity(), o.scaleDtype(), o.policy(), o.strict(), o.maxShardBytes(), threads,
                 o.force(), o.dryRun());
     }
 
@@ -86,7 +87,7 @@ class ShardMergeTest {
 
     @Test
     void shardedOutputWithRtnAndExplicitInputIsByteIdentical(@TempDir Path tmp) throws IOException {
-        QuantizeOptions o = new QuantizeOptions(Method.RTN, 4, 32, true, "gptq", Optional.empty(), OutlierMode.AUTO, 3.0, 0.10,
+        QuantizeOptions o = new QuantizeOptions(Method.RTN, 4, 32, true, "gptq", Optional.empty(), OutlierMode.AUTO, 3.0, Granularity.DEFAULT,
                 Optional.empty(), TensorPolicy.defaults(), false, 40_000, 2, false, false);
         Path one = tmp.resolve("one");
         QuantizeService.run(llama, one, o, ProgressListener.NONE);

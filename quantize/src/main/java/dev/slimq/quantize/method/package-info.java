@@ -5,7 +5,7 @@
  * {@link dev.slimq.quantize.method.EasyQuant} and {@link dev.slimq.quantize.method.Hqq}, each turning a
  * row-major float matrix into a {@link dev.slimq.core.quant.QuantizedTensor}; and
  * {@link dev.slimq.quantize.method.FineQuant}, which chooses a group size for a fused group of matrices
- * with any of them.
+ * with any of them, by a {@link dev.slimq.quantize.method.Granularity} rule (bits-aware by default).
  *
  * <p>Inside: {@code Grid} holds the group math every method shares (min-max, sweep, least-squares
  * refits, alternation, rounding to stored values); {@code Kernels} the hot loops, as a scalar reference
