@@ -36,11 +36,12 @@ public enum LinearKernel {
     /**
      * The Vector API at the platform's preferred width, register-blocked: tiles of 4 rows of
      * {@code x} by 4 rows of {@code w} keep 16 accumulators in registers, so each step along
-     * {@code in} does 8 vector loads for 16 fused multiply-adds (the previous 4x2 tile did 6
-     * for 8). Outputs are walked in groups of 4 with the row tiles inside, so a group's weight rows
-     * (the panel) are read from memory once per call and reused from cache by every row tile of the
-     * block, while the block's rows of {@code x} stay in L2. Leftover rows take 1x4 tiles, leftover
-     * outputs 4x1 and 1x1 tiles.
+     * {@code in} does 8 vector loads for 16 fused multiply-adds (the previous 4x2 tile did 6 for 8).
+     * The outputs are cut into panels of {@link #panelOutputs} weight rows ({@value #PANEL_FLOATS}
+     * floats, sized to stay in L2); each panel is read from memory once per call and reused from
+     * cache by every 4-row tile of the block, and each tile's rows of {@code x} are reused from L1
+     * across the panel's 4-output groups. Leftover rows take 1x4 tiles, leftover outputs 4x1 and
+     * 1x1 tiles.
      *
      * <p>Tried and measured slower on the AVX-512 machine this was tuned on: larger tiles (4x5, 4x6,
      * 6x4, 8x3: 20 to 24 accumulators plus the loaded vectors come too close to the 32 vector
@@ -51,16 +52,23 @@ public enum LinearKernel {
         @Override
         public void apply(float[] x, float[] w, float[] b, float[] y, int in, int out, int rowStart, int rowEnd) {
             float[] lanes = new float[S.length()];
-            int tiles = (rowEnd - rowStart) / 4;
-            int o = 0;
-            for (; o + 4 <= out; o += 4) {
-                for (int t = 0; t < tiles; t++) {
-                    tile4x4(x, w, b, y, in, out, rowStart + 4 * t, o, lanes);
+            int tileEnd = rowStart + (rowEnd - rowStart) / 4 * 4;
+            int groups = out / 4 * 4;
+            int panel = panelOutputs(in);
+            for (int p0 = 0; p0 < groups; p0 += panel) {
+                int p1 = Math.min(groups, p0 + panel);
+                for (int r = rowStart; r < tileEnd; r += 4) {
+                    for (int o = p0; o < p1; o += 4) {
+                        tile4x4(x, w, b, y, in, out, r, o, lanes);
+                    }
                 }
-                for (int r = rowStart + 4 * tiles; r < rowEnd; r++) {
-                    tile1x4(x, w, b, y, in, out, r, o, lanes);
+                for (int r = tileEnd; r < rowEnd; r++) {
+                    for (int o = p0; o < p1; o += 4) {
+                        tile1x4(x, w, b, y, in, out, r, o, lanes);
+                    }
                 }
             }
+            int o = groups;
             for (; o < out; o++) {
                 int r = rowStart;
                 for (; r + 4 <= rowEnd; r += 4) {
@@ -74,6 +82,14 @@ public enum LinearKernel {
     };
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    /** Floats of weight rows per panel: 384 KiB, so a panel stays in L2 next to the block's input rows. */
+    static final int PANEL_FLOATS = 96 * 1024;
+
+    /** Outputs per panel for rows of {@code in} floats: a multiple of the 4-output tile, at least one tile. */
+    static int panelOutputs(int in) {
+        return Math.max(4, PANEL_FLOATS / Math.max(1, in) / 4 * 4);
+    }
 
     /**
      * Computes rows {@code [rowStart, rowEnd)} of {@code y = x w^T + b}.

@@ -87,6 +87,26 @@ class LinearKernelTest {
     }
 
     @Test
+    void longRowsSplitTheOutputsIntoSeveralPanels() {
+        Random rnd = new Random(15);
+        int in = LinearKernel.PANEL_FLOATS / 10 + 5; // panels of 8 outputs: 23 = 8 + 8 + 4 + 3 leftover
+        int out = 23;
+        int rows = 9;
+        assertEquals(8, LinearKernel.panelOutputs(in));
+        float[] x = randoms(rnd, rows * in);
+        float[] w = randoms(rnd, out * in);
+        float[] b = randoms(rnd, out);
+        float[] y = new float[rows * out];
+        LinearKernel.VECTOR.apply(x, w, b, y, in, out, 0, rows);
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                assertEquals(Float.floatToRawIntBits(sequence(x, r * in, w, o * in, in) + b[o]),
+                        Float.floatToRawIntBits(y[r * out + o]), "element [" + r + "][" + o + "]");
+            }
+        }
+    }
+
+    @Test
     void anyRowSplitAndThreadCountGivesTheSameBits() {
         Random rnd = new Random(13);
         int rows = 37;
