@@ -52,6 +52,7 @@ public enum LinearKernel {
         @Override
         public void apply(float[] x, float[] w, float[] b, float[] y, int in, int out, int rowStart, int rowEnd) {
             float[] lanes = new float[S.length()];
+            float[] acc = new float[16 * S.length()];
             int tileEnd = rowStart + (rowEnd - rowStart) / 4 * 4;
             int groups = out / 4 * 4;
             int panel = panelOutputs(in);
@@ -59,12 +60,12 @@ public enum LinearKernel {
                 int p1 = Math.min(groups, p0 + panel);
                 for (int r = rowStart; r < tileEnd; r += 4) {
                     for (int o = p0; o < p1; o += 4) {
-                        tile4x4(x, w, b, y, in, out, r, o, lanes);
+                        tile4x4(x, w, b, y, in, out, r, o, acc, lanes);
                     }
                 }
                 for (int r = tileEnd; r < rowEnd; r++) {
                     for (int o = p0; o < p1; o += 4) {
-                        tile1x4(x, w, b, y, in, out, r, o, lanes);
+                        tile1x4(x, w, b, y, in, out, r, o, acc, lanes);
                     }
                 }
             }
@@ -72,7 +73,7 @@ public enum LinearKernel {
             for (; o < out; o++) {
                 int r = rowStart;
                 for (; r + 4 <= rowEnd; r += 4) {
-                    tile4x1(x, w, b, y, in, out, r, o, lanes);
+                    tile4x1(x, w, b, y, in, out, r, o, acc, lanes);
                 }
                 for (; r < rowEnd; r++) {
                     y[r * out + o] = dot(x, r * in, w, o * in, in, lanes) + b[o];
@@ -113,7 +114,7 @@ public enum LinearKernel {
 
     /** y[r..r+3][o..o+3]: the main tile. */
     private static void tile4x4(float[] x, float[] w, float[] b, float[] y, int in, int out, int r, int o,
-            float[] lanes) {
+            float[] acc, float[] lanes) {
         int bound = S.loopBound(in);
         int step = S.length();
         int x0 = r * in;
@@ -166,27 +167,28 @@ public enum LinearKernel {
             a32 = u.fma(v2, a32);
             a33 = u.fma(v3, a33);
         }
-        finish(x, w, b, y, in, out, r, o, bound, Lanes.sum(a00, lanes));
-        finish(x, w, b, y, in, out, r, o + 1, bound, Lanes.sum(a01, lanes));
-        finish(x, w, b, y, in, out, r, o + 2, bound, Lanes.sum(a02, lanes));
-        finish(x, w, b, y, in, out, r, o + 3, bound, Lanes.sum(a03, lanes));
-        finish(x, w, b, y, in, out, r + 1, o, bound, Lanes.sum(a10, lanes));
-        finish(x, w, b, y, in, out, r + 1, o + 1, bound, Lanes.sum(a11, lanes));
-        finish(x, w, b, y, in, out, r + 1, o + 2, bound, Lanes.sum(a12, lanes));
-        finish(x, w, b, y, in, out, r + 1, o + 3, bound, Lanes.sum(a13, lanes));
-        finish(x, w, b, y, in, out, r + 2, o, bound, Lanes.sum(a20, lanes));
-        finish(x, w, b, y, in, out, r + 2, o + 1, bound, Lanes.sum(a21, lanes));
-        finish(x, w, b, y, in, out, r + 2, o + 2, bound, Lanes.sum(a22, lanes));
-        finish(x, w, b, y, in, out, r + 2, o + 3, bound, Lanes.sum(a23, lanes));
-        finish(x, w, b, y, in, out, r + 3, o, bound, Lanes.sum(a30, lanes));
-        finish(x, w, b, y, in, out, r + 3, o + 1, bound, Lanes.sum(a31, lanes));
-        finish(x, w, b, y, in, out, r + 3, o + 2, bound, Lanes.sum(a32, lanes));
-        finish(x, w, b, y, in, out, r + 3, o + 3, bound, Lanes.sum(a33, lanes));
+        a00.intoArray(acc, 0 * step);
+        a01.intoArray(acc, 1 * step);
+        a02.intoArray(acc, 2 * step);
+        a03.intoArray(acc, 3 * step);
+        a10.intoArray(acc, 4 * step);
+        a11.intoArray(acc, 5 * step);
+        a12.intoArray(acc, 6 * step);
+        a13.intoArray(acc, 7 * step);
+        a20.intoArray(acc, 8 * step);
+        a21.intoArray(acc, 9 * step);
+        a22.intoArray(acc, 10 * step);
+        a23.intoArray(acc, 11 * step);
+        a30.intoArray(acc, 12 * step);
+        a31.intoArray(acc, 13 * step);
+        a32.intoArray(acc, 14 * step);
+        a33.intoArray(acc, 15 * step);
+        finishTile(x, w, b, y, in, out, r, o, 4, 4, acc, lanes);
     }
 
     /** y[r][o..o+3]: leftover rows, one at a time. */
     private static void tile1x4(float[] x, float[] w, float[] b, float[] y, int in, int out, int r, int o,
-            float[] lanes) {
+            float[] acc, float[] lanes) {
         int bound = S.loopBound(in);
         int step = S.length();
         int x0 = r * in;
@@ -209,15 +211,16 @@ public enum LinearKernel {
             a02 = u.fma(v2, a02);
             a03 = u.fma(v3, a03);
         }
-        finish(x, w, b, y, in, out, r, o, bound, Lanes.sum(a00, lanes));
-        finish(x, w, b, y, in, out, r, o + 1, bound, Lanes.sum(a01, lanes));
-        finish(x, w, b, y, in, out, r, o + 2, bound, Lanes.sum(a02, lanes));
-        finish(x, w, b, y, in, out, r, o + 3, bound, Lanes.sum(a03, lanes));
+        a00.intoArray(acc, 0 * step);
+        a01.intoArray(acc, 1 * step);
+        a02.intoArray(acc, 2 * step);
+        a03.intoArray(acc, 3 * step);
+        finishTile(x, w, b, y, in, out, r, o, 1, 4, acc, lanes);
     }
 
     /** y[r..r+3][o]: leftover outputs, four rows at a time. */
     private static void tile4x1(float[] x, float[] w, float[] b, float[] y, int in, int out, int r, int o,
-            float[] lanes) {
+            float[] acc, float[] lanes) {
         int bound = S.loopBound(in);
         int step = S.length();
         int x0 = r * in;
@@ -240,10 +243,11 @@ public enum LinearKernel {
             u = FloatVector.fromArray(S, x, x3 + i);
             a30 = u.fma(v0, a30);
         }
-        finish(x, w, b, y, in, out, r, o, bound, Lanes.sum(a00, lanes));
-        finish(x, w, b, y, in, out, r + 1, o, bound, Lanes.sum(a10, lanes));
-        finish(x, w, b, y, in, out, r + 2, o, bound, Lanes.sum(a20, lanes));
-        finish(x, w, b, y, in, out, r + 3, o, bound, Lanes.sum(a30, lanes));
+        a00.intoArray(acc, 0 * step);
+        a10.intoArray(acc, 1 * step);
+        a20.intoArray(acc, 2 * step);
+        a30.intoArray(acc, 3 * step);
+        finishTile(x, w, b, y, in, out, r, o, 4, 1, acc, lanes);
     }
 
     /** One element alone: the reference sequence every tile reproduces. */
@@ -259,6 +263,23 @@ public enum LinearKernel {
             s = Math.fma(x[x0 + i], w[w0 + i], s);
         }
         return s;
+    }
+
+    /**
+     * Finishes a tile of {@code rows x cols} elements whose accumulators the tile stored in {@code acc}
+     * (element (i, j) at vector i * cols + j). Kept out of the tiles: inlined sixteen times, the
+     * lane sums and scalar tails made the 4x4 tile so large that C2 stopped inlining some of its
+     * Vector API calls, which then ran as slow non-intrinsic Java code.
+     */
+    private static void finishTile(float[] x, float[] w, float[] b, float[] y, int in, int out, int r, int o, int rows,
+            int cols, float[] acc, float[] lanes) {
+        int bound = S.loopBound(in);
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                float s = Lanes.sum(FloatVector.fromArray(S, acc, (i * cols + j) * S.length()), lanes);
+                finish(x, w, b, y, in, out, r + i, o + j, bound, s);
+            }
+        }
     }
 
     /** Stores y[r][o] from its summed lanes: the scalar fused multiply-adds over {@code [bound, in)}, then the bias. */
