@@ -55,7 +55,7 @@ final class CalibrateCommand implements Callable<Integer> {
             description = "Decoders: tokens per forward window, capped at the position table (default: ${DEFAULT-VALUE}).")
     int window;
 
-    @Option(names = "--force", description = "Replace OUT if it exists.")
+    @Option(names = "--force", description = "Redo the work and replace OUT even when it is up to date, or was not written by slimq.")
     boolean force;
 
     @Override

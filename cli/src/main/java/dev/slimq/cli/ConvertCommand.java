@@ -69,7 +69,7 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--with-data", description = "Arrow output: add each tensor's values (as float32) in a list column.")
     boolean withData;
 
-    @Option(names = "--force", description = "Replace OUT if it exists.")
+    @Option(names = "--force", description = "Redo the work and replace OUT even when it is up to date, or was not written by slimq.")
     boolean force;
 
     @Override

@@ -85,7 +85,7 @@ final class PruneCommand implements Callable<Integer> {
                     + " (Adapt-Pruner's schedule; the training it interleaves is yours) (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--force", description = "Replace OUT if it exists.")
+    @Option(names = "--force", description = "Redo the work and replace OUT even when it is up to date, or was not written by slimq.")
     boolean force;
 
     private int multiple() {

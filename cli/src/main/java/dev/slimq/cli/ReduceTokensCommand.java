@@ -77,7 +77,7 @@ final class ReduceTokensCommand implements Callable<Integer> {
             description = "visionzip: contextual tokens (default: 5/32 of the budget).")
     int contextual;
 
-    @Option(names = "--force", description = "Replace OUT if it exists.")
+    @Option(names = "--force", description = "Redo the work and replace OUT even when it is up to date, or was not written by slimq.")
     boolean force;
 
     @Override

@@ -57,7 +57,7 @@ final class TrimVocabCommand implements Callable<Integer> {
             description = "Pad the new vocabulary size to a multiple of M with unused rows (default: 64).")
     int multipleOf;
 
-    @Option(names = "--force", description = "Replace OUT if it exists.")
+    @Option(names = "--force", description = "Redo the work and replace OUT even when it is up to date, or was not written by slimq.")
     boolean force;
 
     @Override
