@@ -94,9 +94,12 @@ final class ConvertCommand implements Callable<Integer> {
         boolean replace = IncrementalOptions.replaceable(out, force);
         ConvertService.Result r = ConvertService.run(in, out,
                 new ConvertService.Options(target, t, d, saturate, shard, replace, run.threadCount(), BlockQuant.method(method), withData,
-                        rules));
+                        rules), fingerprint);
         IncrementalOptions.record(out, fingerprint);
         PrintWriter err = spec.commandLine().getErr();
+        if (r.resumedTensors() > 0) {
+            err.println("resumed: kept " + r.resumedTensors() + " finished tensors of the interrupted run");
+        }
         for (String w : r.warnings()) {
             err.println("slimq: warning: " + w);
         }

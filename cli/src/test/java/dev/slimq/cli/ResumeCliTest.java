@@ -334,6 +334,34 @@ class ResumeCliTest {
         assertFalse(Files.exists(staging), "no leftovers after the resumed run");
     }
 
+    /** convert's safetensors outputs (casts, resharding) resume like quantize: kept tensors, the same final bytes. */
+    @Test
+    @Timeout(600)
+    void sigkilledConvertResumesToTheSameBytes() throws Exception {
+        Path small = tmp.resolve("small-llama");
+        SynthCheckpoint.write(SynthSpec.of(SynthSpec.Arch.LLAMA, SynthSpec.Size.SMALL), small);
+        List<String> args = List.of("convert", small.toString(), "OUT", "--to", "safetensors", "--dtype", "f32");
+        Path ref = tmp.resolve("ref-f32");
+        Run full = run(args.stream().map(a -> a.equals("OUT") ? ref.toString() : a).toArray(String[]::new));
+        assertEquals(0, full.code(), full.err());
+
+        Path out = tmp.resolve("out-f32");
+        Path journal = tmp.resolve(".out-f32.partial").resolve(".model.safetensors.journal");
+        Process p = startSlow(args.stream().map(a -> a.equals("OUT") ? out.toString() : a).toList(), journal, 2);
+        try {
+            p.destroyForcibly(); // SIGKILL
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(137, p.exitValue(), "killed by SIGKILL");
+        } finally {
+            p.destroyForcibly();
+        }
+        assertFalse(Files.exists(out), "nothing under the final name");
+        Run resumed = run(args.stream().map(a -> a.equals("OUT") ? out.toString() : a).toArray(String[]::new));
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.err().contains("resumed: kept "), resumed.err());
+        assertSameOutput(ref, out);
+    }
+
     @Test
     @Timeout(600)
     void sigtermKeepsTheResumableStateOfASingleFileOutput() throws Exception {

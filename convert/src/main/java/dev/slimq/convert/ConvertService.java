@@ -20,6 +20,7 @@ import dev.slimq.core.Text;
 import dev.slimq.core.checkpoint.Checkpoint;
 import dev.slimq.core.checkpoint.CheckpointWriter;
 import dev.slimq.core.checkpoint.OutputPaths;
+import dev.slimq.core.io.Fingerprint;
 import dev.slimq.core.json.Json;
 import dev.slimq.core.parallel.WorkPool;
 import dev.slimq.core.safetensors.SafetensorsWriter;
@@ -143,10 +144,18 @@ public final class ConvertService {
         }
     }
 
-    /** What was written, and warnings for the user (e.g. a pre-tokenizer llama.cpp has no name for). */
-    public record Result(String input, String output, String from, String to, String type, int tensors, long outputBytes, List<String> warnings) {
+    /**
+     * What was written, warnings for the user (e.g. a pre-tokenizer llama.cpp has no name for), and
+     * how many tensors were kept from an interrupted run with the same fingerprint.
+     */
+    public record Result(String input, String output, String from, String to, String type, int tensors, long outputBytes, List<String> warnings,
+                         int resumedTensors) {
         public Result {
             warnings = List.copyOf(warnings);
+        }
+
+        public Result(String input, String output, String from, String to, String type, int tensors, long outputBytes, List<String> warnings) {
+            this(input, output, from, to, type, tensors, outputBytes, warnings, 0);
         }
 
         public Result(String input, String output, String from, String to, String type, int tensors, long outputBytes) {
@@ -155,6 +164,16 @@ public final class ConvertService {
     }
 
     public static Result run(Path in, Path out, Options o) {
+        return run(in, out, o, null);
+    }
+
+    /**
+     * As {@link #run(Path, Path, Options)}; with {@code fingerprint}, a safetensors output records it
+     * and an interrupted run with the same fingerprint resumes: tensors the earlier run finished (and
+     * whose bytes still match their checksums) are kept, the rest are converted, and the result is the
+     * same bytes as an uninterrupted run. GGUF and Arrow outputs start over.
+     */
+    public static Result run(Path in, Path out, Options o, Fingerprint fingerprint) {
         OutputPaths.check(out, List.of(in), o.force());
         boolean inGguf = Files.isRegularFile(in) && in.getFileName().toString().endsWith(".gguf");
         return switch (o.to()) {
@@ -167,7 +186,7 @@ public final class ConvertService {
                 }
                 yield toGguf(in, out, o);
             }
-            case SAFETENSORS -> inGguf ? ggufToSafetensors(in, out, o) : recast(in, out, o);
+            case SAFETENSORS -> inGguf ? ggufToSafetensors(in, out, o, fingerprint) : recast(in, out, o, fingerprint);
             case ARROW -> {
                 if (inGguf) {
                     throw new SlimqException(Failure.UNSUPPORTED, "GGUF to Arrow is not supported; convert to safetensors first");
@@ -357,7 +376,7 @@ public final class ConvertService {
 
     // ---------------------------------------------------------------- GGUF -> safetensors
 
-    static Result ggufToSafetensors(Path in, Path out, Options o) {
+    static Result ggufToSafetensors(Path in, Path out, Options o, Fingerprint fingerprint) {
         try (GgufFile g = GgufFile.open(in)) {
             String archName = g.get("general.architecture").map(v -> v.value() instanceof String s ? s : "").orElse("");
             GgufArch arch = GgufArch.ofGguf(archName);
@@ -384,9 +403,15 @@ public final class ConvertService {
             o.checkRulesMatch(new ArrayList<>(source.keySet()), in);
             o.dtype().ifPresent(d -> config.put("torch_dtype", torchDtype(d)));
             long bytes = 0;
-            try (CheckpointWriter w = CheckpointWriter.create(out, infos, Map.of("format", "pt"), o.maxShardBytes(), null)) {
+            int resumed;
+            try (CheckpointWriter w = CheckpointWriter.create(out, infos, Map.of("format", "pt"), o.maxShardBytes(), null, fingerprint)) {
+                resumed = w.resumedTensorCount();
                 w.putFile("config.json", Json.python(config));
                 for (TensorInfo info : infos) {
+                    if (w.isFinished(info.name())) { // kept from an interrupted run with the same fingerprint
+                        bytes += info.byteCount();
+                        continue;
+                    }
                     GgufTensorInfo t = source.get(info.name());
                     float[] x = g.readFloats(t);
                     if (info.shape()[0] != t.shape()[0]) {
@@ -409,7 +434,8 @@ public final class ConvertService {
                 }
                 w.commit();
             }
-            return new Result(in.toString(), out.toString(), "gguf", "safetensors", o.dtype().map(DType::wireName).orElse("as stored"), infos.size(), bytes);
+            return new Result(in.toString(), out.toString(), "gguf", "safetensors", o.dtype().map(DType::wireName).orElse("as stored"), infos.size(), bytes,
+                    List.of(), resumed);
         }
     }
 
@@ -496,7 +522,7 @@ public final class ConvertService {
 
     // ---------------------------------------------------------------- safetensors -> safetensors
 
-    static Result recast(Path in, Path out, Options o) {
+    static Result recast(Path in, Path out, Options o, Fingerprint fingerprint) {
         try (Checkpoint ck = Checkpoint.open(in)) {
             List<TensorInfo> infos = new ArrayList<>();
             List<String> floats = new ArrayList<>();
@@ -509,13 +535,19 @@ public final class ConvertService {
             }
             o.checkRulesMatch(floats, in);
             long bytes = 0;
-            try (CheckpointWriter w = CheckpointWriter.create(out, infos, ck.metadata(), o.maxShardBytes(), ck)) {
+            int resumed;
+            try (CheckpointWriter w = CheckpointWriter.create(out, infos, ck.metadata(), o.maxShardBytes(), ck, fingerprint)) {
+                resumed = w.resumedTensorCount();
                 if (o.dtype().isPresent() && ck.configJson().isPresent() && ck.configJson().get().has("torch_dtype")) {
                     ObjectNode c = (ObjectNode) ck.configJson().get();
                     c.put("torch_dtype", torchDtype(o.dtype().get()));
                     w.putFile("config.json", Json.python(c));
                 }
                 for (TensorInfo info : infos) {
+                    if (w.isFinished(info.name())) { // kept from an interrupted run with the same fingerprint
+                        bytes += info.byteCount();
+                        continue;
+                    }
                     TensorInfo src = ck.tensor(info.name());
                     try (TensorView v = ck.map(info.name()); SafetensorsWriter.TensorSink sink = w.open(info.name())) {
                         if (info.dtype() == src.dtype()) {
@@ -535,7 +567,8 @@ public final class ConvertService {
                 }
                 w.commit();
             }
-            return new Result(in.toString(), out.toString(), "safetensors", "safetensors", o.dtype().map(DType::wireName).orElse("as stored"), infos.size(), bytes);
+            return new Result(in.toString(), out.toString(), "safetensors", "safetensors", o.dtype().map(DType::wireName).orElse("as stored"), infos.size(), bytes,
+                    List.of(), resumed);
         }
     }
 
