@@ -60,16 +60,15 @@ final class CalibrateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        var fingerprint = incremental.fingerprint(spec, texts == null ? List.of(model) : List.of(model, texts));
-        if (IncrementalOptions.upToDate(output, fingerprint, dev.slimq.core.io.Fingerprint.OUTPUT, force, run.json,
-                spec.commandLine().getOut(), spec.commandLine().getErr())) {
+        List<Path> inputs = texts == null ? List.of(model) : List.of(model, texts);
+        IncrementalOptions.Started started = incremental.start(spec, inputs, output, force, run.json);
+        if (started.upToDate()) {
             return ExitCode.OK.code();
         }
-        boolean replace = IncrementalOptions.replaceable(output, force);
         List<String> lines = texts == null ? EvalTexts.bundled() : EvalTexts.read(texts);
-        Calibrator.Result r = Calibrator.run(new Calibrator.Request(model, lines, texts, output, maxTokens, window, run.threadCount(), replace,
+        Calibrator.Result r = Calibrator.run(new Calibrator.Request(model, lines, texts, output, maxTokens, window, run.threadCount(), started.replace(),
                 QuantizedWeightSource.OPENER));
-        IncrementalOptions.record(output, fingerprint);
+        started.record();
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(o, r);

@@ -86,16 +86,14 @@ final class ConvertCommand implements Callable<Integer> {
                 .orElseThrow(() -> new SlimqException(Failure.USAGE, "unknown --dtype '" + dtype + "'; use f32, f16, bf16 or f8_e4m3")));
         long shard = maxShardSize == null ? 0 : SynthCommand.parseSize(maxShardSize);
         var rules = dtypeFor.stream().map(DtypeRule::parse).toList();
-        var fingerprint = incremental.fingerprint(spec, java.util.List.of(in));
-        if (IncrementalOptions.upToDate(out, fingerprint, dev.slimq.core.io.Fingerprint.OUTPUT, force, run.json,
-                spec.commandLine().getOut(), spec.commandLine().getErr())) {
+        IncrementalOptions.Started started = incremental.start(spec, java.util.List.of(in), out, force, run.json);
+        if (started.upToDate()) {
             return ExitCode.OK.code();
         }
-        boolean replace = IncrementalOptions.replaceable(out, force);
         ConvertService.Result r = ConvertService.run(in, out,
-                new ConvertService.Options(target, t, d, saturate, shard, replace, run.threadCount(), BlockQuant.method(method), withData,
-                        rules), fingerprint);
-        IncrementalOptions.record(out, fingerprint);
+                new ConvertService.Options(target, t, d, saturate, shard, started.replace(), run.threadCount(), BlockQuant.method(method), withData,
+                        rules), started.fingerprint());
+        started.record();
         PrintWriter err = spec.commandLine().getErr();
         if (r.resumedTensors() > 0) {
             err.println("resumed: kept " + r.resumedTensors() + " finished tensors of the interrupted run");

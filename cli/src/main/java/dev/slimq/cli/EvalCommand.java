@@ -145,11 +145,8 @@ final class EvalCommand implements Callable<Integer> {
         return ExitCode.OK.code();
     }
 
-    /** The leading texts whose token counts (model's tokenizer, specials included) fit in --max-tokens; all without it. */
+    /** The texts within --max-tokens under the model's own tokenizer ({@link EvalTexts#withinTokens}). */
     private List<String> encoderBudget(List<String> lines) {
-        if (maxTokens < 0) {
-            throw new SlimqException(Failure.USAGE, "--max-tokens must not be negative, got " + maxTokens);
-        }
         if (maxTokens == 0) {
             return lines;
         }
@@ -158,18 +155,7 @@ final class EvalCommand implements Callable<Integer> {
         if (!java.nio.file.Files.isRegularFile(tok)) {
             throw new SlimqException(Failure.BAD_INPUT, model + ": no tokenizer.json next to the weights; eval needs it");
         }
-        dev.slimq.core.tokenizer.Tokenizer t = dev.slimq.core.tokenizer.Tokenizer.load(tok);
-        long used = 0;
-        int n = 0;
-        while (n < lines.size()) {
-            long size = t.encode(lines.get(n), true).size();
-            if (n > 0 && used + size > maxTokens) {
-                break;
-            }
-            used += size;
-            n++;
-        }
-        return lines.subList(0, n);
+        return EvalTexts.withinTokens(lines, dev.slimq.core.tokenizer.Tokenizer.load(tok), maxTokens);
     }
 
     private static double c(EncoderEval.ReductionResult r) {

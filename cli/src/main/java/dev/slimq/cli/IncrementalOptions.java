@@ -81,23 +81,36 @@ public final class IncrementalOptions {
     }
 
     /**
-     * For commands whose writer does not record the fingerprint itself (convert, prune, trim-vocab,
-     * reduce-tokens, calibrate): whether {@code out} may be replaced — with {@code force}, or when it
-     * is an earlier slimq result (it records a fingerprint) — after removing that stale record, so a
-     * run that dies between replacing the output and {@link #record recording} its own fingerprint
-     * can never leave the old fingerprint claiming the new bytes. Call after {@link #upToDate}.
+     * One run of a command whose writer does not record the fingerprint itself (convert, prune,
+     * trim-vocab, reduce-tokens, calibrate): {@link #upToDate} when the work can be skipped, else
+     * {@link #replace} says whether the service may replace an existing output, and {@link #record}
+     * is called once the output is committed.
      */
-    static boolean replaceable(Path out, boolean force) {
+    record Started(Path out, Fingerprint fingerprint, boolean upToDate, boolean replace) {
+        /** Records the fingerprint with the committed output (the sidecar is written atomically). */
+        void record() {
+            fingerprint.writeFile(Fingerprint.sidecarOf(out, Fingerprint.OUTPUT));
+        }
+    }
+
+    /**
+     * Starts a run writing {@code out} from {@code inputs}: skipped (after saying so, see
+     * {@link #upToDate(Path, Fingerprint, String, boolean, boolean, PrintWriter, PrintWriter)}) when
+     * {@code out} records the same fingerprint. Otherwise {@code out} may be replaced with
+     * {@code force} or when it is an earlier slimq result (it records a fingerprint); that stale
+     * record is removed first, so a run that dies between replacing the output and recording its
+     * own fingerprint can never leave the old one claiming the new bytes.
+     */
+    Started start(CommandSpec spec, List<Path> inputs, Path out, boolean force, boolean json) {
+        Fingerprint fp = fingerprint(spec, inputs);
+        if (upToDate(out, fp, Fingerprint.OUTPUT, force, json, spec.commandLine().getOut(), spec.commandLine().getErr())) {
+            return new Started(out, fp, true, false);
+        }
         boolean stale = Fingerprint.recorded(out, Fingerprint.OUTPUT).isPresent();
         if (stale) {
             dev.slimq.core.io.PendingOutputs.deleteRecursively(Fingerprint.sidecarOf(out, Fingerprint.OUTPUT));
         }
-        return force || stale;
-    }
-
-    /** Records {@code fingerprint} with the committed output {@code out} (the sidecar is written atomically). */
-    static void record(Path out, Fingerprint fingerprint) {
-        fingerprint.writeFile(Fingerprint.sidecarOf(out, Fingerprint.OUTPUT));
+        return new Started(out, fp, false, force || stale);
     }
 
     /** {@code first} and every path of {@code more} (absent lists skipped): the input list of a fingerprint. */

@@ -112,17 +112,16 @@ final class PruneCommand implements Callable<Integer> {
         if (ratio != null && Double.isNaN(ratio)) {
             throw new SlimqException(Failure.USAGE, "--ratio must be a number");
         }
-        var fingerprint = incremental.fingerprint(spec, stats == null ? java.util.List.of(in) : java.util.List.of(in, stats));
-        if (IncrementalOptions.upToDate(out, fingerprint, dev.slimq.core.io.Fingerprint.OUTPUT, force, run.json,
-                spec.commandLine().getOut(), spec.commandLine().getErr())) {
+        var inputs = stats == null ? java.util.List.of(in) : java.util.List.of(in, stats);
+        IncrementalOptions.Started started = incremental.start(spec, inputs, out, force, run.json);
+        if (started.upToDate()) {
             return ExitCode.OK.code();
         }
-        boolean replace = IncrementalOptions.replaceable(out, force);
         PruneOptions o = new PruneOptions(ratio == null ? 0 : ratio, UnitSelection.fromName(units), PruneLayout.fromName(layout),
                 importance != null ? Importance.fromName(importance) : stats != null ? Importance.FLAP : Importance.GAUSS,
-                amplitude, multiple(), replace, run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint, drop, steps);
+                amplitude, multiple(), started.replace(), run.threadCount(), stats, !noBiasCompensation, ignoreFingerprint, drop, steps);
         PruneService.Result result = PruneService.run(in, out, o);
-        IncrementalOptions.record(out, fingerprint);
+        started.record();
         PruneReport r = result.report();
         PrintWriter w = spec.commandLine().getOut();
         if (run.json) {

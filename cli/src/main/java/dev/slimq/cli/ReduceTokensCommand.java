@@ -106,14 +106,12 @@ final class ReduceTokensCommand implements Callable<Integer> {
         }
         var request = new TokenReductionService.Request(m, fraction, tokens == null ? 0 : tokens, tensors, scores,
                 frames == null ? 0 : frames, keepFirst);
-        var fingerprint = incremental.fingerprint(spec, java.util.List.of(in));
-        if (IncrementalOptions.upToDate(out, fingerprint, dev.slimq.core.io.Fingerprint.OUTPUT, force, run.json,
-                spec.commandLine().getOut(), spec.commandLine().getErr())) {
+        IncrementalOptions.Started started = incremental.start(spec, java.util.List.of(in), out, force, run.json);
+        if (started.upToDate()) {
             return ExitCode.OK.code();
         }
-        boolean replace = IncrementalOptions.replaceable(out, force);
-        TokenReductionService.Result r = TokenReductionService.run(in, out, request, replace, run.threadCount());
-        IncrementalOptions.record(out, fingerprint);
+        TokenReductionService.Result r = TokenReductionService.run(in, out, request, started.replace(), run.threadCount());
+        started.record();
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(o, r);

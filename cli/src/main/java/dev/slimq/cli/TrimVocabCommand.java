@@ -62,15 +62,13 @@ final class TrimVocabCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        var fingerprint = incremental.fingerprint(spec, IncrementalOptions.inputsOf(in, keepIds, corpora));
-        if (IncrementalOptions.upToDate(out, fingerprint, dev.slimq.core.io.Fingerprint.OUTPUT, force, run.json,
-                spec.commandLine().getOut(), spec.commandLine().getErr())) {
+        IncrementalOptions.Started started = incremental.start(spec, IncrementalOptions.inputsOf(in, keepIds, corpora), out, force, run.json);
+        if (started.upToDate()) {
             return ExitCode.OK.code();
         }
-        boolean replace = IncrementalOptions.replaceable(out, force);
         VocabTrimmer.Result r = VocabTrimmer.run(in, out,
-                new VocabTrimmer.Options(keepIds, corpora, minCount, multipleOf, replace));
-        IncrementalOptions.record(out, fingerprint);
+                new VocabTrimmer.Options(keepIds, corpora, minCount, multipleOf, started.replace()));
+        started.record();
         PrintWriter o = spec.commandLine().getOut();
         if (run.json) {
             JsonOutput.print(o, r);

@@ -21,13 +21,14 @@ final class CpuVectorKernels {
     /** Rows {@code [r0, r1)} of a quantized product into {@code y}; {@code xp} padded, {@code xs} its chunk (= group) sums. */
     static void quantRows(CpuBackend.QuantWeights w, float[] xp, float[] xs, int batch, int r0, int r1, float[] y) {
         TiledLayout l = w.layout;
+        float[] lanes = new float[W]; // once per block of rows: Lanes.sum's store target
         if (batch == 1 && l.width() == W) {
             int r = r0;
             for (; r + 4 <= r1; r += 4) {
-                gemv4(w, xp, xs, r, y);
+                gemv4(w, xp, xs, r, y, lanes);
             }
             for (; r < r1; r++) {
-                y[r] = gemv1(w, xp, xs, r);
+                y[r] = gemv1(w, xp, xs, r, lanes);
             }
         } else {
             float[] row = scratch(l.paddedCols());
@@ -35,7 +36,7 @@ final class CpuVectorKernels {
             for (int r = r0; r < r1; r++) {
                 dequantizeRow(w, r, row);
                 for (int b = 0; b < batch; b++) {
-                    y[b * w.rows + r] = dot(row, 0, xp, b * kp, kp);
+                    y[b * w.rows + r] = dot(row, 0, xp, b * kp, kp, lanes);
                 }
             }
         }
@@ -50,7 +51,7 @@ final class CpuVectorKernels {
     }
 
     /** Four rows sharing every activation load: four independent accumulation chains. */
-    private static void gemv4(CpuBackend.QuantWeights w, float[] xp, float[] xs, int r, float[] y) {
+    private static void gemv4(CpuBackend.QuantWeights w, float[] xp, float[] xs, int r, float[] y, float[] lanes) {
         TiledLayout l = w.layout;
         int bits = l.storedBits();
         int mask = (1 << bits) - 1;
@@ -93,13 +94,13 @@ final class CpuVectorKernels {
             z2 += s2 * zero(w, g0 + 2 * groups) * xsum;
             z3 += s3 * zero(w, g0 + 3 * groups) * xsum;
         }
-        y[r] = Lanes.sum(a0) - z0 + residual(w, r, xp, 0);
-        y[r + 1] = Lanes.sum(a1) - z1 + residual(w, r + 1, xp, 0);
-        y[r + 2] = Lanes.sum(a2) - z2 + residual(w, r + 2, xp, 0);
-        y[r + 3] = Lanes.sum(a3) - z3 + residual(w, r + 3, xp, 0);
+        y[r] = Lanes.sum(a0, lanes) - z0 + residual(w, r, xp, 0);
+        y[r + 1] = Lanes.sum(a1, lanes) - z1 + residual(w, r + 1, xp, 0);
+        y[r + 2] = Lanes.sum(a2, lanes) - z2 + residual(w, r + 2, xp, 0);
+        y[r + 3] = Lanes.sum(a3, lanes) - z3 + residual(w, r + 3, xp, 0);
     }
 
-    private static float gemv1(CpuBackend.QuantWeights w, float[] xp, float[] xs, int r) {
+    private static float gemv1(CpuBackend.QuantWeights w, float[] xp, float[] xs, int r, float[] lanes) {
         TiledLayout l = w.layout;
         int bits = l.storedBits();
         int mask = (1 << bits) - 1;
@@ -122,7 +123,7 @@ final class CpuVectorKernels {
             acc = d.fma(FloatVector.broadcast(FLOATS, w.scales[g]), acc);
             zacc += w.scales[g] * zero(w, g) * xs[gi];
         }
-        return Lanes.sum(acc) - zacc + residual(w, r, xp, 0);
+        return Lanes.sum(acc, lanes) - zacc + residual(w, r, xp, 0);
     }
 
     private static float residual(CpuBackend.QuantWeights w, int r, float[] xp, int xoff) {
@@ -179,6 +180,7 @@ final class CpuVectorKernels {
     static void denseRows(CpuBackend.DenseWeights d, float[] x, int batch, int r0, int r1, float[] y) {
         int cols = d.cols;
         float[] row = d.f16 != null ? scratch(cols) : null;
+        float[] lanes = new float[W];
         for (int r = r0; r < r1; r++) {
             float[] src = d.f32;
             int off = r * cols;
@@ -190,20 +192,20 @@ final class CpuVectorKernels {
                 off = 0;
             }
             for (int b = 0; b < batch; b++) {
-                y[b * d.rows + r] = dot(src, off, x, b * cols, cols);
+                y[b * d.rows + r] = dot(src, off, x, b * cols, cols, lanes);
             }
         }
     }
 
-    /** Dot product with two accumulators and a scalar tail. */
-    static float dot(float[] a, int ao, float[] b, int bo, int n) {
+    /** Dot product with two accumulators and a scalar tail; {@code lanes} is {@link Lanes#sum}'s scratch. */
+    static float dot(float[] a, int ao, float[] b, int bo, int n, float[] lanes) {
         FloatVector s0 = FloatVector.zero(FLOATS), s1 = s0;
         int i = 0;
         for (; i + 2 * W <= n; i += 2 * W) {
             s0 = FloatVector.fromArray(FLOATS, a, ao + i).fma(FloatVector.fromArray(FLOATS, b, bo + i), s0);
             s1 = FloatVector.fromArray(FLOATS, a, ao + i + W).fma(FloatVector.fromArray(FLOATS, b, bo + i + W), s1);
         }
-        float s = Lanes.sum(s0.add(s1));
+        float s = Lanes.sum(s0.add(s1), lanes);
         for (; i < n; i++) {
             s += a[ao + i] * b[bo + i];
         }

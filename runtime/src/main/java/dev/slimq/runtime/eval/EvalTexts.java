@@ -2,6 +2,7 @@ package dev.slimq.runtime.eval;
 
 import dev.slimq.core.Failure;
 import dev.slimq.core.SlimqException;
+import dev.slimq.core.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -50,5 +51,30 @@ public final class EvalTexts {
 
     static List<String> lines(String s) {
         return s.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+    }
+
+    /**
+     * The leading texts whose token counts under {@code tokenizer} (specials included) fit in
+     * {@code maxTokens}, at least one; all of them when {@code maxTokens} is 0. Whole texts only, so
+     * an encoder embeds each kept text exactly as without the budget.
+     */
+    public static List<String> withinTokens(List<String> texts, Tokenizer tokenizer, long maxTokens) {
+        if (maxTokens < 0) {
+            throw new SlimqException(Failure.USAGE, "--max-tokens must not be negative, got " + maxTokens);
+        }
+        if (maxTokens == 0) {
+            return texts;
+        }
+        long used = 0;
+        int n = 0;
+        while (n < texts.size()) {
+            long size = tokenizer.encode(texts.get(n), true).size();
+            if (n > 0 && used + size > maxTokens) {
+                break;
+            }
+            used += size;
+            n++;
+        }
+        return texts.subList(0, n);
     }
 }
